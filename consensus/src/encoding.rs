@@ -186,11 +186,15 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     fn parent(&mut self) -> Result<Option<ParentRef>, DecodeError> {
@@ -233,16 +237,19 @@ mod tests {
     #[test]
     fn encoding_layout_is_pinned() {
         let expected = concat!(
-            "01",                                                               // version
-            "02000000",                                                         // creator
-            "0500000000000000",                                                 // creator_seq
-            "0300000000000000",                                                 // birth_round
-            "00002a36fe9c9717",                                                 // timestamp_ns
-            "01", "1111111111111111111111111111111111111111111111111111111111111111", "0300000000000000",
-            "00",                                                               // no other parent
-            "02000000",                                                         // 2 transactions
-            "06000000", "62616c6c6f74",                                         // "ballot"
-            "00000000",                                                         // empty transaction
+            "01",               // version
+            "02000000",         // creator
+            "0500000000000000", // creator_seq
+            "0300000000000000", // birth_round
+            "00002a36fe9c9717", // timestamp_ns
+            "01",
+            "1111111111111111111111111111111111111111111111111111111111111111",
+            "0300000000000000",
+            "00",       // no other parent
+            "02000000", // 2 transactions
+            "06000000",
+            "62616c6c6f74", // "ballot"
+            "00000000",     // empty transaction
         );
         let encoded = sample().encode();
         assert_eq!(hex(&encoded), expected);
@@ -254,7 +261,9 @@ mod tests {
         // Changing this value changes every id ever issued: only with a new ENCODING_VERSION.
         assert_eq!(
             sample().id().to_hex(),
-            blake3::hash(&[ID_DOMAIN, &sample().encode()[..]].concat()).to_hex().to_string()
+            blake3::hash(&[ID_DOMAIN, &sample().encode()[..]].concat())
+                .to_hex()
+                .to_string()
         );
         assert_eq!(
             &sample().id().to_hex()[..16],
@@ -279,7 +288,10 @@ mod tests {
         let bytes = sample().encode();
         for cut in 0..bytes.len() {
             let err = UnsignedEvent::decode_prefix(&bytes[..cut], 10).unwrap_err();
-            assert!(matches!(err, DecodeError::Truncated { .. }), "cut {cut}: {err:?}");
+            assert!(
+                matches!(err, DecodeError::Truncated { .. }),
+                "cut {cut}: {err:?}"
+            );
         }
     }
 

@@ -27,7 +27,10 @@ use std::sync::Arc;
 /// What happened to an inserted event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertOutcome {
-    Inserted { round: Round, witness: bool },
+    Inserted {
+        round: Round,
+        witness: bool,
+    },
     /// Already known (in the DAG or the future buffer).
     Duplicate,
     /// Its birth round is ahead of this node; it waits in the future buffer.
@@ -187,7 +190,10 @@ impl Engine {
 
     /// Members proven to have forked.
     pub fn forked_members(&self) -> Vec<MemberId> {
-        self.members.ids().filter(|m| self.forked[m.index()]).collect()
+        self.members
+            .ids()
+            .filter(|m| self.forked[m.index()])
+            .collect()
     }
 
     /// Birth rounds below this are ancient.

@@ -24,7 +24,10 @@ pub enum InsertRejection {
     #[error("creator_seq {got} does not follow the self-parent's {parent_seq}")]
     SequenceGap { got: u64, parent_seq: u64 },
     #[error("timestamp {got} ns is not after the self-parent's {parent} ns")]
-    TimestampNotIncreasing { got: TimestampNs, parent: TimestampNs },
+    TimestampNotIncreasing {
+        got: TimestampNs,
+        parent: TimestampNs,
+    },
     #[error("parent {parent} has birth round {actual}, but the event claims {claimed}")]
     ParentBirthRoundMismatch {
         parent: EventId,

@@ -281,7 +281,10 @@ mod tests {
     #[test]
     fn signature_by_another_key_is_rejected_with_the_event() {
         let e = signed_by(0, "b");
-        let err = e.clone().verify(&members(), &EventLimits::default()).unwrap_err();
+        let err = e
+            .clone()
+            .verify(&members(), &EventLimits::default())
+            .unwrap_err();
         assert_eq!(err.reason, InvalidReason::BadSignature);
         assert_eq!(*err.event, e);
     }
@@ -291,7 +294,9 @@ mod tests {
         let mut e = signed_by(0, "a");
         e.unsigned.timestamp_ns += 1;
         assert_eq!(
-            e.verify(&members(), &EventLimits::default()).unwrap_err().reason,
+            e.verify(&members(), &EventLimits::default())
+                .unwrap_err()
+                .reason,
             InvalidReason::BadSignature
         );
     }
@@ -300,7 +305,9 @@ mod tests {
     fn non_member_and_limits_are_rejected() {
         let e = signed_by(7, "a");
         assert_eq!(
-            e.verify(&members(), &EventLimits::default()).unwrap_err().reason,
+            e.verify(&members(), &EventLimits::default())
+                .unwrap_err()
+                .reason,
             InvalidReason::UnknownCreator(MemberId(7))
         );
         let limits = EventLimits {
@@ -308,7 +315,10 @@ mod tests {
             ..EventLimits::default()
         };
         assert!(matches!(
-            signed_by(0, "a").verify(&members(), &limits).unwrap_err().reason,
+            signed_by(0, "a")
+                .verify(&members(), &limits)
+                .unwrap_err()
+                .reason,
             InvalidReason::TooManyTransactions { count: 1, max: 0 }
         ));
         let limits = EventLimits {
@@ -316,15 +326,25 @@ mod tests {
             ..EventLimits::default()
         };
         assert!(matches!(
-            signed_by(0, "a").verify(&members(), &limits).unwrap_err().reason,
-            InvalidReason::TransactionTooLarge { index: 0, bytes: 2, max: 1 }
+            signed_by(0, "a")
+                .verify(&members(), &limits)
+                .unwrap_err()
+                .reason,
+            InvalidReason::TransactionTooLarge {
+                index: 0,
+                bytes: 2,
+                max: 1
+            }
         ));
         let limits = EventLimits {
             event_bytes_max: 10,
             ..EventLimits::default()
         };
         assert!(matches!(
-            signed_by(0, "a").verify(&members(), &limits).unwrap_err().reason,
+            signed_by(0, "a")
+                .verify(&members(), &limits)
+                .unwrap_err()
+                .reason,
             InvalidReason::EventTooLarge { max: 10, .. }
         ));
     }

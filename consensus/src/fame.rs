@@ -97,18 +97,33 @@ impl Engine {
 
     /// The weighted majority of the strongly seen witnesses of the previous round (a tie is
     /// yes); decides in a normal round on a supermajority, flips the coin in a coin round.
-    fn vote_from_previous_round(&self, voter: Handle, candidate: Handle, distance: u64) -> (bool, bool) {
+    fn vote_from_previous_round(
+        &self,
+        voter: Handle,
+        candidate: Handle,
+        distance: u64,
+    ) -> (bool, bool) {
         let y = self.dag.get(voter).expect("voter in DAG");
         let x = self.dag.get(candidate).expect("candidate in DAG");
         let votes = &x.witness.as_ref().expect("candidate is a witness").votes;
         let (mut yes, mut no) = (0, 0);
-        for s in &y.witness.as_ref().expect("voter is a witness").strongly_seen_prev {
-            let Some(s_node) = self.dag.get(*s) else { continue };
+        for s in &y
+            .witness
+            .as_ref()
+            .expect("voter is a witness")
+            .strongly_seen_prev
+        {
+            let Some(s_node) = self.dag.get(*s) else {
+                continue;
+            };
             let weight = self.members.weight(s_node.creator);
             match votes.get(s) {
                 Some(true) => yes += weight,
                 Some(false) => no += weight,
-                None => panic!("witness {} of round {} has no vote on undecided {}", s_node.id, s_node.round, x.id),
+                None => panic!(
+                    "witness {} of round {} has no vote on undecided {}",
+                    s_node.id, s_node.round, x.id
+                ),
             }
         }
         let majority = yes >= no;

@@ -60,7 +60,11 @@ impl Engine {
                     return a;
                 }
                 let (low, low_seq, high) = if sa <= sb { (ha, sa, b) } else { (hb, sb, a) };
-                let Seen::Tip { handle: high_handle, .. } = high else {
+                let Seen::Tip {
+                    handle: high_handle,
+                    ..
+                } = high
+                else {
                     unreachable!("high is a tip")
                 };
                 let same_chain = sa != sb
@@ -171,7 +175,10 @@ impl Engine {
         let node = self.dag.get(handle).expect("inserted");
         let creator = node.creator.index();
         let seq = node.seq;
-        let sp_seen = node.self_parent.and_then(|h| self.dag.get(h)).map(|p| &p.seen);
+        let sp_seen = node
+            .self_parent
+            .and_then(|h| self.dag.get(h))
+            .map(|p| &p.seen);
         let mut newly_seen = Vec::new();
         for c in 0..self.members.len() {
             let Some(high) = node.seen[c].tip_seq() else {
@@ -185,7 +192,9 @@ impl Engine {
             };
             for handles in self.witnesses_by_creator[c].range(range).map(|(_, hs)| hs) {
                 for &y_handle in handles {
-                    let Some(y) = self.dag.get(y_handle) else { continue };
+                    let Some(y) = self.dag.get(y_handle) else {
+                        continue;
+                    };
                     let unset = y.witness.as_ref().expect("witness").first_see[creator]
                         == crate::node::NOT_SEEN;
                     if unset && self.sees(node, y_handle, y) {
@@ -228,7 +237,9 @@ impl Engine {
         let mut counted = vec![false; self.members.len()];
         let mut weight = 0;
         for &y_handle in &state.witnesses {
-            let Some(y) = self.dag.get(y_handle) else { continue };
+            let Some(y) = self.dag.get(y_handle) else {
+                continue;
+            };
             if counted[y.creator.index()] || !self.strongly_sees(x, y_handle, y) {
                 continue;
             }

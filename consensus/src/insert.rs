@@ -19,7 +19,10 @@ enum Resolved {
 }
 
 impl Engine {
-    pub(crate) fn insert_now(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
+    pub(crate) fn insert_now(
+        &mut self,
+        event: VerifiedEvent,
+    ) -> Result<InsertOutcome, InsertError> {
         let limit = self.config.dag_events_max;
         if self.dag.len() >= limit {
             return Err(reject(event, InsertRejection::DagFull { limit }));
@@ -59,7 +62,11 @@ impl Engine {
             };
             let beyond_horizon =
                 parent.birth_round + self.config.ancient_window_rounds < event.birth_round();
-            match self.by_id.get(&parent.id).and_then(|h| Some((*h, self.dag.get(*h)?))) {
+            match self
+                .by_id
+                .get(&parent.id)
+                .and_then(|h| Some((*h, self.dag.get(*h)?)))
+            {
                 Some((handle, node)) => {
                     if node.birth_round != parent.birth_round {
                         return Err(InsertRejection::ParentBirthRoundMismatch {
@@ -68,7 +75,11 @@ impl Engine {
                             actual: node.birth_round,
                         });
                     }
-                    Ok(if beyond_horizon { Resolved::Ignored } else { Resolved::Known(handle) })
+                    Ok(if beyond_horizon {
+                        Resolved::Ignored
+                    } else {
+                        Resolved::Known(handle)
+                    })
                 }
                 None if beyond_horizon || parent.birth_round < self.ancient_below() => {
                     Ok(Resolved::Ignored)

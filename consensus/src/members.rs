@@ -130,7 +130,10 @@ mod tests {
     fn supermajority_is_strictly_more_than_two_thirds() {
         let s = set(&[1, 1, 1]);
         assert!(s.is_supermajority(3));
-        assert!(!s.is_supermajority(2), "2 of 3 is exactly two thirds, not more");
+        assert!(
+            !s.is_supermajority(2),
+            "2 of 3 is exactly two thirds, not more"
+        );
         let s = set(&[1, 1, 1, 1]);
         assert!(s.is_supermajority(3));
         assert!(!s.is_supermajority(2));

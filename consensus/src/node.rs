@@ -18,7 +18,9 @@ pub(crate) enum Seen {
     },
     /// The ancestors contain a fork by the member; `birth_round` is the newest birth round of
     /// the evidence, so that old evidence leaves the horizon like everything else.
-    Forked { birth_round: Round },
+    Forked {
+        birth_round: Round,
+    },
 }
 
 impl Seen {

@@ -99,7 +99,9 @@ impl Engine {
                 let stamp = self.dag.get(z).expect("chain").timestamp_ns;
                 stack.push(z);
                 while let Some(h) = stack.pop() {
-                    let Some(node) = self.dag.get(h) else { continue };
+                    let Some(node) = self.dag.get(h) else {
+                        continue;
+                    };
                     if node.status != Status::Pending {
                         continue;
                     }

@@ -36,12 +36,20 @@ pub enum Output {
     },
     /// A round is decided and ordered; its judges are the unique famous witnesses. Followed by
     /// the [`Output::Ordered`] events it received.
-    RoundDecided { round: Round, judges: Vec<EventId> },
+    RoundDecided {
+        round: Round,
+        judges: Vec<EventId>,
+    },
     Ordered(OrderedEvent),
     /// A fork was seen; the proof holds both signed events.
     Equivocation(EquivocationProof),
     /// An event became ancient before reaching consensus and will never be ordered.
-    Stale { id: EventId },
+    Stale {
+        id: EventId,
+    },
     /// An event waiting in the future buffer was refused when released.
-    ReleasedEventRefused { id: EventId, reason: String },
+    ReleasedEventRefused {
+        id: EventId,
+        reason: String,
+    },
 }

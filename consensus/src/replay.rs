@@ -157,7 +157,10 @@ pub fn birth_rounds(fixture: &Fixture) -> Result<Vec<Round>, FixtureError> {
     Ok(run(fixture, fixture.engine_config())?.1)
 }
 
-fn run(fixture: &Fixture, config: EngineConfig) -> Result<(ReplayReport, Vec<Round>), FixtureError> {
+fn run(
+    fixture: &Fixture,
+    config: EngineConfig,
+) -> Result<(ReplayReport, Vec<Round>), FixtureError> {
     let members = fixture.member_set()?;
     let mut engine = Engine::new(config, members, None)?;
     let mut recorder = Recorder::new(fixture);
@@ -207,7 +210,9 @@ fn build_event(
     last_decided: Round,
 ) -> Result<VerifiedEvent, FixtureError> {
     if built.contains_key(fe.id.as_str()) {
-        return Err(FixtureError::DuplicateId { event: fe.id.clone() });
+        return Err(FixtureError::DuplicateId {
+            event: fe.id.clone(),
+        });
     }
     let creator = *index
         .get(fe.creator.as_str())
@@ -218,10 +223,12 @@ fn build_event(
     let parent = |name: &Option<String>| -> Result<Option<&Built>, FixtureError> {
         name.as_ref()
             .map(|p| {
-                built.get(p.as_str()).ok_or_else(|| FixtureError::UnknownParent {
-                    event: fe.id.clone(),
-                    parent: p.clone(),
-                })
+                built
+                    .get(p.as_str())
+                    .ok_or_else(|| FixtureError::UnknownParent {
+                        event: fe.id.clone(),
+                        parent: p.clone(),
+                    })
             })
             .transpose()
     };
@@ -237,7 +244,10 @@ fn build_event(
             });
         }
     }
-    let parent_births = self_parent.iter().chain(&other_parent).map(|p| p.birth_round);
+    let parent_births = self_parent
+        .iter()
+        .chain(&other_parent)
+        .map(|p| p.birth_round);
     let birth_round = fe
         .birth_round
         .unwrap_or_else(|| parent_births.fold(last_decided + 1, Round::max));
@@ -252,7 +262,11 @@ fn build_event(
         timestamp_ns: fe.timestamp,
         self_parent: self_parent.map(to_ref),
         other_parent: other_parent.map(to_ref),
-        transactions: fe.transactions.iter().map(|t| t.as_bytes().to_vec()).collect(),
+        transactions: fe
+            .transactions
+            .iter()
+            .map(|t| t.as_bytes().to_vec())
+            .collect(),
     };
     let key = signing_key_for(&fe.creator);
     Ok(VerifiedEvent::sign(unsigned, &key))
@@ -286,7 +300,9 @@ impl Recorder {
     fn absorb(&mut self, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::FameDecided { witness, famous, .. } => {
+                Output::FameDecided {
+                    witness, famous, ..
+                } => {
                     if let Some(&i) = self.ids.get(&witness) {
                         self.reports[i].famous = Some(famous);
                     }
@@ -305,7 +321,12 @@ impl Recorder {
     }
 
     /// Events released from the future buffer were inserted without an outcome: ask the engine.
-    fn fill_from_engine(&mut self, engine: &Engine, built: &HashMap<&str, Built>, fixture: &Fixture) {
+    fn fill_from_engine(
+        &mut self,
+        engine: &Engine,
+        built: &HashMap<&str, Built>,
+        fixture: &Fixture,
+    ) {
         for (report, fe) in self.reports.iter_mut().zip(&fixture.events) {
             if report.round.is_some() {
                 continue;
