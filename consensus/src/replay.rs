@@ -202,6 +202,33 @@ fn run(
     Ok((report, births))
 }
 
+/// The fixture's events, built and signed with the test keys, in the listed order. A missing
+/// `birth_round` becomes the highest of the parents' (1 without parents).
+pub fn signed_events(fixture: &Fixture) -> Result<Vec<VerifiedEvent>, FixtureError> {
+    let index: HashMap<&str, MemberId> = fixture
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), MemberId(i as u32)))
+        .collect();
+    let mut built: HashMap<&str, Built> = HashMap::new();
+    let mut events = Vec::with_capacity(fixture.events.len());
+    for fe in &fixture.events {
+        let event = build_event(fixture, fe, &index, &built, 0)?;
+        built.insert(
+            fe.id.as_str(),
+            Built {
+                id: event.id(),
+                creator: event.creator(),
+                seq: event.creator_seq(),
+                birth_round: event.birth_round(),
+            },
+        );
+        events.push(event);
+    }
+    Ok(events)
+}
+
 fn build_event(
     fixture: &Fixture,
     fe: &FixtureEvent,
