@@ -23,9 +23,13 @@ impl Engine {
             .as_mut()
             .expect("voter is a witness")
             .strongly_seen_prev = strongly_seen;
+        let first_undecided = self.last_decided + 1;
+        if round <= first_undecided {
+            return;
+        }
         let candidates: Vec<Handle> = self
             .rounds
-            .range(self.last_decided + 1..round)
+            .range(first_undecided..round)
             .filter(|(_, state)| !state.decided)
             .flat_map(|(_, state)| state.witnesses.iter().copied())
             .collect();

@@ -128,7 +128,8 @@ impl Engine {
     /// `x` strongly sees witness `y`: the members that created an ancestor of `x` which sees
     /// `y` have supermajority weight. Member `m` counts when its latest event below `x` has a
     /// sequence number at or above the first of `m`'s events to see `y`; for a member proven
-    /// to have forked, its self-chain below `x` is walked instead.
+    /// to have forked, its self-chain below `x` is walked instead, and when `x` has several of
+    /// its branches below it, its recent ancestors are searched.
     pub(crate) fn strongly_sees(&self, x: &Node, y_handle: Handle, y: &Node) -> bool {
         if !self.in_horizon(y.birth_round, x.birth_round) {
             return false;
@@ -136,13 +137,20 @@ impl Engine {
         let first_see = &y.witness.as_ref().expect("y is a witness").first_see;
         let mut weight = 0;
         for m in self.members.ids() {
-            let Seen::Tip { handle, seq, .. } = x.seen[m.index()] else {
-                continue;
-            };
-            let counts = if self.forked[m.index()] {
-                self.chain_has_seer(handle, y_handle, y)
-            } else {
-                seq >= first_see[m.index()] && first_see[m.index()] != crate::node::NOT_SEEN
+            let counts = match x.seen[m.index()] {
+                Seen::None => false,
+                Seen::Tip { handle, .. } if self.forked[m.index()] => {
+                    // x's own tip is x itself, whose round is still being computed.
+                    if x.creator == m {
+                        self.sees(x, y_handle, y) || self.chain_has_seer(x.self_parent, y_handle, y)
+                    } else {
+                        self.chain_has_seer(Some(handle), y_handle, y)
+                    }
+                }
+                Seen::Tip { seq, .. } => {
+                    first_see[m.index()] != crate::node::NOT_SEEN && seq >= first_see[m.index()]
+                }
+                Seen::Forked { .. } => self.ancestor_by_sees(x, m, y_handle, y),
             };
             if counts {
                 weight += self.members.weight(m);
@@ -154,9 +162,34 @@ impl Engine {
         false
     }
 
+    /// Some ancestor of `x` (inclusive) created by `m` sees `y`. Needed only when `x` has a
+    /// fork by `m` below it, so that several of `m`'s branches are ancestors: searches `x`'s
+    /// ancestors of round `round(y)` or later (no earlier event can see `y`).
+    fn ancestor_by_sees(&self, x: &Node, m: MemberId, y_handle: Handle, y: &Node) -> bool {
+        if x.creator == m && self.sees(x, y_handle, y) {
+            return true;
+        }
+        let mut visited = crate::arena::FastSet::default();
+        let mut stack: Vec<Handle> = x.parents().collect();
+        while let Some(h) = stack.pop() {
+            if !visited.insert(h) {
+                continue;
+            }
+            let Some(z) = self.dag.get(h) else { continue };
+            if z.round < y.round || !self.in_horizon(z.birth_round, x.birth_round) {
+                continue;
+            }
+            if z.creator == m && self.sees(z, y_handle, y) {
+                return true;
+            }
+            stack.extend(z.parents());
+        }
+        false
+    }
+
     /// Some self-ancestor of `tip` (inclusive) sees `y`.
-    fn chain_has_seer(&self, tip: Handle, y_handle: Handle, y: &Node) -> bool {
-        let mut current = Some(tip);
+    fn chain_has_seer(&self, tip: Option<Handle>, y_handle: Handle, y: &Node) -> bool {
+        let mut current = tip;
         while let Some(node) = current.and_then(|h| self.dag.get(h)) {
             if node.round < y.round {
                 return false;
