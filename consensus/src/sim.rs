@@ -6,8 +6,10 @@
 //! fixtures carry realistic birth rounds. The random stream is [`SplitMix64`], fixed here so
 //! that a seed reproduces the same fixture for ever, whatever crate versions change.
 
+use crate::encoding::{ParentRef, UnsignedEvent};
+use crate::event::VerifiedEvent;
 use crate::replay::{Fixture, FixtureEvent};
-use crate::types::TimestampNs;
+use crate::types::{MemberId, Round, TimestampNs};
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny, well-mixed, reproducible generator.
 #[derive(Clone, Debug)]
@@ -87,42 +89,103 @@ pub struct SimEvent {
     pub timestamp_ns: TimestampNs,
 }
 
-/// The DAG of an honest random gossip: parents first, timestamps increasing.
+/// One random sync: member `a` pulls from peer `b` (never itself), then the clock advances by
+/// up to a millisecond.
+fn next_sync(rng: &mut SplitMix64, members: usize, clock: &mut TimestampNs) -> (usize, usize) {
+    let a = rng.below(members as u64) as usize;
+    let mut b = rng.below(members as u64 - 1) as usize;
+    if b >= a {
+        b += 1;
+    }
+    *clock += 1 + rng.below(1_000_000);
+    (a, b)
+}
+
+const CLOCK_START_NS: TimestampNs = 1_000_000_000;
+
+/// The DAG of an honest random gossip: parents first, timestamps increasing. After syncing
+/// from `b`, member `a` knows `b`'s latest event and everything below it, and creates an event
+/// with its own latest event and `b`'s as parents.
 pub fn honest_gossip(members: usize, events: usize, rng: &mut SplitMix64) -> Vec<SimEvent> {
     assert!(members >= 2, "gossip needs two members");
-    let mut known = vec![vec![0u64; members]; members];
-    let mut by_creator: Vec<Vec<usize>> = vec![Vec::new(); members];
+    let mut latest: Vec<Option<usize>> = vec![None; members];
+    let mut seqs = vec![0u64; members];
     let mut out: Vec<SimEvent> = Vec::with_capacity(events);
-    let mut clock: TimestampNs = 1_000_000_000;
-    for _ in 0..events {
-        let a = rng.below(members as u64) as usize;
-        let mut b = rng.below(members as u64 - 1) as usize;
-        if b >= a {
-            b += 1;
-        }
-        let (ka, kb) = if a < b {
-            let (x, y) = known.split_at_mut(b);
-            (&mut x[a], &y[0])
-        } else {
-            let (x, y) = known.split_at_mut(a);
-            (&mut y[0], &x[b])
-        };
-        for (mine, theirs) in ka.iter_mut().zip(kb) {
-            *mine = (*mine).max(*theirs);
-        }
-        clock += 1 + rng.below(1_000_000);
-        let index = out.len();
+    let mut clock = CLOCK_START_NS;
+    for index in 0..events {
+        let (a, b) = next_sync(rng, members, &mut clock);
         out.push(SimEvent {
             creator: a,
-            seq: by_creator[a].len() as u64,
-            self_parent: by_creator[a].last().copied(),
-            other_parent: by_creator[b].last().copied(),
+            seq: seqs[a],
+            self_parent: latest[a],
+            other_parent: latest[b],
             timestamp_ns: clock,
         });
-        by_creator[a].push(index);
-        ka[a] += 1;
+        seqs[a] += 1;
+        latest[a] = Some(index);
     }
     out
+}
+
+/// An endless honest gossip producing signed events one at a time, with the birth round the
+/// caller's engine gives (its latest decided round + 1). Keeps only each member's latest event,
+/// so its own memory stays flat however long it runs.
+pub struct GossipStream {
+    rng: SplitMix64,
+    keys: Vec<ed25519_dalek::SigningKey>,
+    latest: Vec<Option<VerifiedEvent>>,
+    clock: TimestampNs,
+    transactions_per_event: usize,
+    transaction_bytes: usize,
+}
+
+impl GossipStream {
+    pub fn new(params: &GossipParams) -> Self {
+        assert!(params.members >= 2, "gossip needs two members");
+        GossipStream {
+            rng: SplitMix64::new(params.seed),
+            keys: (0..params.members)
+                .map(|m| crate::test_keys::signing_key_for(&member_name(m)))
+                .collect(),
+            latest: vec![None; params.members],
+            clock: CLOCK_START_NS,
+            transactions_per_event: params.transactions_per_event,
+            transaction_bytes: params.transaction_bytes,
+        }
+    }
+
+    /// The next event, born in `max(last_decided + 1, parents' birth rounds)`.
+    pub fn next_event(&mut self, last_decided: Round) -> VerifiedEvent {
+        let (a, b) = next_sync(&mut self.rng, self.keys.len(), &mut self.clock);
+        let parent = |e: &Option<VerifiedEvent>| {
+            e.as_ref().map(|e| ParentRef {
+                id: e.id(),
+                birth_round: e.birth_round(),
+            })
+        };
+        let self_parent = parent(&self.latest[a]);
+        let other_parent = parent(&self.latest[b]);
+        let birth_round = [self_parent, other_parent]
+            .iter()
+            .flatten()
+            .map(|p| p.birth_round)
+            .fold(last_decided + 1, Round::max);
+        let transactions = (0..self.transactions_per_event)
+            .map(|_| vec![0xb0; self.transaction_bytes])
+            .collect();
+        let unsigned = UnsignedEvent {
+            creator: MemberId(a as u32),
+            creator_seq: self.latest[a].as_ref().map_or(0, |e| e.creator_seq() + 1),
+            birth_round,
+            timestamp_ns: self.clock,
+            self_parent,
+            other_parent,
+            transactions,
+        };
+        let event = VerifiedEvent::sign(unsigned, &self.keys[a]);
+        self.latest[a] = Some(event.clone());
+        event
+    }
 }
 
 /// A fixture from simulated honest gossip, with birth rounds as the creators would set them.
