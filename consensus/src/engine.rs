@@ -302,6 +302,19 @@ impl Engine {
                 max: limits.transactions_per_event_max,
             });
         }
+        if let Some((index, tx)) = transactions
+            .iter()
+            .enumerate()
+            .find(|(_, tx)| tx.len() > limits.transaction_bytes_max)
+        {
+            return Err(CreateError::Limits(
+                crate::event::InvalidReason::TransactionTooLarge {
+                    index,
+                    bytes: tx.len(),
+                    max: limits.transaction_bytes_max,
+                },
+            ));
+        }
         let other = match other_parent {
             None => None,
             Some(id) => {

@@ -1,0 +1,241 @@
+//! Contextual validation in `Engine::insert`: every rejection names its reason and carries the
+//! offending event; unknown parents are reported for fetching; duplicates, future and ancient
+//! events are handled without harm. And `create_event` builds valid events of the local member.
+
+use votegraph_consensus::encoding::{ParentRef, UnsignedEvent};
+use votegraph_consensus::test_keys::signing_key_for;
+use votegraph_consensus::{
+    CreateError, Engine, EngineConfig, InsertOutcome, InsertRejection, Member, MemberId, MemberSet,
+    Output, VerifiedEvent,
+};
+
+const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+fn members() -> MemberSet {
+    MemberSet::new(
+        NAMES
+            .iter()
+            .map(|n| Member {
+                public_key: signing_key_for(n).verifying_key(),
+                weight: 1,
+            })
+            .collect(),
+    )
+    .unwrap()
+}
+
+fn observer() -> Engine {
+    Engine::new(EngineConfig::default(), members(), None).unwrap()
+}
+
+fn event(
+    creator: u32,
+    seq: u64,
+    ts: u64,
+    sp: Option<&VerifiedEvent>,
+    op: Option<&VerifiedEvent>,
+) -> VerifiedEvent {
+    let parent = |e: Option<&VerifiedEvent>| {
+        e.map(|e| ParentRef {
+            id: e.id(),
+            birth_round: e.birth_round(),
+        })
+    };
+    let unsigned = UnsignedEvent {
+        creator: MemberId(creator),
+        creator_seq: seq,
+        birth_round: 1,
+        timestamp_ns: ts,
+        self_parent: parent(sp),
+        other_parent: parent(op),
+        transactions: vec![],
+    };
+    VerifiedEvent::sign(unsigned, &signing_key_for(NAMES[creator as usize]))
+}
+
+fn rejection(engine: &mut Engine, e: VerifiedEvent) -> InsertRejection {
+    let err = engine.insert(e.clone()).unwrap_err();
+    assert_eq!(*err.event, e, "the error carries the offending event");
+    err.reason
+}
+
+#[test]
+fn unknown_parents_are_reported_for_fetching_and_the_event_is_accepted_afterwards() {
+    let mut engine = observer();
+    let a0 = event(0, 0, 10, None, None);
+    let b0 = event(1, 0, 11, None, None);
+    let a1 = event(0, 1, 20, Some(&a0), Some(&b0));
+    match rejection(&mut engine, a1.clone()) {
+        InsertRejection::MissingParents(ids) => assert_eq!(ids, vec![a0.id(), b0.id()]),
+        other => panic!("unexpected {other:?}"),
+    }
+    engine.insert(a0).unwrap();
+    engine.insert(b0).unwrap();
+    assert!(matches!(
+        engine.insert(a1).unwrap(),
+        InsertOutcome::Inserted { round: 1, .. }
+    ));
+}
+
+#[test]
+fn self_parent_must_be_the_creators_own_previous_event() {
+    let mut engine = observer();
+    let a0 = event(0, 0, 10, None, None);
+    let b0 = event(1, 0, 11, None, None);
+    engine.insert(a0.clone()).unwrap();
+    engine.insert(b0.clone()).unwrap();
+    assert_eq!(
+        rejection(&mut engine, event(0, 1, 20, Some(&b0), None)),
+        InsertRejection::SelfParentWrongCreator {
+            parent: b0.id(),
+            parent_creator: MemberId(1)
+        }
+    );
+    assert_eq!(
+        rejection(&mut engine, event(0, 2, 20, Some(&a0), None)),
+        InsertRejection::SequenceGap {
+            got: 2,
+            parent_seq: 0
+        }
+    );
+    assert_eq!(
+        rejection(&mut engine, event(0, 1, 10, Some(&a0), None)),
+        InsertRejection::TimestampNotIncreasing {
+            got: 10,
+            parent: 10
+        }
+    );
+}
+
+#[test]
+fn a_parent_reference_with_a_wrong_birth_round_is_rejected() {
+    let mut engine = observer();
+    let a0 = event(0, 0, 10, None, None);
+    engine.insert(a0.clone()).unwrap();
+    let unsigned = UnsignedEvent {
+        creator: MemberId(0),
+        creator_seq: 1,
+        birth_round: 1,
+        timestamp_ns: 20,
+        self_parent: Some(ParentRef {
+            id: a0.id(),
+            birth_round: 0,
+        }),
+        other_parent: None,
+        transactions: vec![],
+    };
+    let lying = VerifiedEvent::sign(unsigned, &signing_key_for("a"));
+    assert_eq!(
+        rejection(&mut engine, lying),
+        InsertRejection::ParentBirthRoundMismatch {
+            parent: a0.id(),
+            claimed: 0,
+            actual: 1
+        }
+    );
+}
+
+#[test]
+fn duplicates_are_harmless_and_forks_are_reported_with_both_events() {
+    let mut engine = observer();
+    let a0 = event(0, 0, 10, None, None);
+    assert!(matches!(
+        engine.insert(a0.clone()).unwrap(),
+        InsertOutcome::Inserted { .. }
+    ));
+    assert_eq!(engine.insert(a0.clone()).unwrap(), InsertOutcome::Duplicate);
+    let a0_fork = event(0, 0, 11, None, None);
+    engine.insert(a0_fork.clone()).unwrap();
+    let proofs: Vec<_> = engine
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Equivocation(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(proofs.len(), 1);
+    assert_eq!(proofs[0].first.id(), a0.id());
+    assert_eq!(proofs[0].second.id(), a0_fork.id());
+    assert_eq!(engine.forked_members(), vec![MemberId(0)]);
+    assert_eq!(engine.stats().forks_seen, 1);
+}
+
+#[test]
+fn future_buffer_is_bounded() {
+    let config = EngineConfig {
+        future_buffer_events_max: 1,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config, members(), None).unwrap();
+    let ahead = |creator: u32| {
+        let unsigned = UnsignedEvent {
+            creator: MemberId(creator),
+            creator_seq: 0,
+            birth_round: 5,
+            timestamp_ns: 1,
+            self_parent: None,
+            other_parent: None,
+            transactions: vec![],
+        };
+        VerifiedEvent::sign(unsigned, &signing_key_for(NAMES[creator as usize]))
+    };
+    assert_eq!(engine.insert(ahead(0)).unwrap(), InsertOutcome::Buffered);
+    assert_eq!(engine.insert(ahead(0)).unwrap(), InsertOutcome::Duplicate);
+    let err = engine.insert(ahead(1)).unwrap_err();
+    assert_eq!(err.reason, InsertRejection::FutureBufferFull { limit: 1 });
+    assert!(err.is_retryable());
+}
+
+#[test]
+fn create_event_chains_own_events_and_refuses_bad_parents() {
+    let key = signing_key_for("a");
+    let mut engine =
+        Engine::new(EngineConfig::default(), members(), Some((MemberId(0), key))).unwrap();
+    let first = engine
+        .create_event(100, None, vec![b"ballot".to_vec()])
+        .unwrap();
+    assert_eq!(first.creator_seq(), 0);
+    assert_eq!(first.birth_round(), 1);
+    let b0 = event(1, 0, 50, None, None);
+    engine.insert(b0.clone()).unwrap();
+    // A clock that went backwards still yields a strictly later timestamp.
+    let second = engine.create_event(90, Some(b0.id()), vec![]).unwrap();
+    assert_eq!(second.creator_seq(), 1);
+    assert_eq!(second.timestamp_ns(), 101);
+    assert_eq!(second.self_parent().unwrap().id, first.id());
+    assert_eq!(second.other_parent().unwrap().id, b0.id());
+    assert!(engine.contains(&second.id()));
+    let unknown = event(2, 0, 1, None, None).id();
+    assert_eq!(
+        engine.create_event(200, Some(unknown), vec![]).unwrap_err(),
+        CreateError::UnknownOtherParent(unknown)
+    );
+    assert_eq!(
+        engine
+            .create_event(200, Some(first.id()), vec![])
+            .unwrap_err(),
+        CreateError::OtherParentIsOwn(first.id())
+    );
+    let observer_err = observer().create_event(1, None, vec![]).unwrap_err();
+    assert_eq!(observer_err, CreateError::NoLocalMember);
+}
+
+#[test]
+fn created_events_verify_as_received_events_elsewhere() {
+    let key = signing_key_for("b");
+    let mut engine =
+        Engine::new(EngineConfig::default(), members(), Some((MemberId(1), key))).unwrap();
+    let created = engine.create_event(7, None, vec![vec![1, 2, 3]]).unwrap();
+    let wire = created.to_unchecked().encode();
+    let received = votegraph_consensus::UncheckedEvent::decode(&wire, &Default::default())
+        .unwrap()
+        .verify(&members(), &Default::default())
+        .unwrap();
+    assert_eq!(received, *created);
+    let mut peer = observer();
+    assert!(matches!(
+        peer.insert(received).unwrap(),
+        InsertOutcome::Inserted { .. }
+    ));
+}
