@@ -133,7 +133,7 @@ impl Engine {
         let majority = yes >= no;
         let tally = if majority { yes } else { no };
         let supermajority = self.members.is_supermajority(tally);
-        if distance % self.config.coin_frequency != 0 {
+        if !distance.is_multiple_of(self.config.coin_frequency) {
             (majority, supermajority)
         } else if supermajority {
             (majority, false)

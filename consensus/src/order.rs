@@ -84,7 +84,7 @@ impl Engine {
                 (timestamp, id.xor(&whitening), handle)
             })
             .collect();
-        received.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        received.sort_unstable_by_key(|r| (r.0, r.1));
         for (timestamp, _, handle) in received {
             self.emit_ordered(handle, round, timestamp);
         }

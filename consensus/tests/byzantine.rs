@@ -88,7 +88,7 @@ fn forked_members_delivered(
     for &i in delivered {
         let e = &fixture.events[i];
         let member: usize = e.creator[1..].parse().unwrap();
-        if !seqs.insert((member, seq_of(i)), i).is_none() {
+        if seqs.insert((member, seq_of(i)), i).is_some() {
             forked.insert(member);
         }
     }

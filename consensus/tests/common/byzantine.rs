@@ -40,11 +40,10 @@ pub fn byzantine_gossip(
         if b >= a {
             b += 1;
         }
-        for i in 0..all.len() {
-            if known[b][i] && !known[a][i] {
-                known[a][i] = true;
-                delivery[a].push(i);
-            }
+        let learned: Vec<usize> = (0..all.len()).filter(|&i| known[b][i] && !known[a][i]).collect();
+        for i in learned {
+            known[a][i] = true;
+            delivery[a].push(i);
         }
         let op = all
             .iter()

@@ -94,8 +94,8 @@ pub fn reference(events: &[VerifiedEvent], members: &MemberSet, coin_frequency: 
         let mut anc = vec![false; n];
         anc[i] = true;
         for &p in &dag.parents[i] {
-            for z in 0..p + 1 {
-                anc[z] |= dag.anc[p][z];
+            for (mine, theirs) in anc.iter_mut().zip(&dag.anc[p]) {
+                *mine |= *theirs;
             }
         }
         dag.anc.push(anc);
@@ -181,7 +181,7 @@ fn decide_fame(
                 let v = yes >= no;
                 let t = if v { yes } else { no };
                 let supermajority = dag.members.is_supermajority(t);
-                if d % coin_frequency != 0 {
+                if !d.is_multiple_of(coin_frequency) {
                     votes.insert(y, v);
                     if supermajority {
                         fame.insert(x, v);
