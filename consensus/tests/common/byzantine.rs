@@ -40,7 +40,9 @@ pub fn byzantine_gossip(
         if b >= a {
             b += 1;
         }
-        let learned: Vec<usize> = (0..all.len()).filter(|&i| known[b][i] && !known[a][i]).collect();
+        let learned: Vec<usize> = (0..all.len())
+            .filter(|&i| known[b][i] && !known[a][i])
+            .collect();
         for i in learned {
             known[a][i] = true;
             delivery[a].push(i);
