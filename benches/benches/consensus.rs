@@ -5,23 +5,10 @@
 //! Run: `cargo bench -p votegraph-benches --bench consensus`
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use votegraph_consensus::sim::{member_name, GossipParams, GossipStream};
-use votegraph_consensus::test_keys::signing_key_for;
-use votegraph_consensus::{Engine, EngineConfig, EventLimits, Member, MemberSet, VerifiedEvent};
+use votegraph_consensus::sim::{member_set as members, GossipParams, GossipStream};
+use votegraph_consensus::{Engine, EngineConfig, EventLimits, VerifiedEvent};
 
 const EVENTS: usize = 20_000;
-
-fn members(n: usize) -> MemberSet {
-    MemberSet::new(
-        (0..n)
-            .map(|m| Member {
-                public_key: signing_key_for(&member_name(m)).verifying_key(),
-                weight: 1,
-            })
-            .collect(),
-    )
-    .unwrap()
-}
 
 /// Signed events of an honest gossip, birth rounds as a live node would set them.
 fn gossip(n: usize, events: usize) -> Vec<VerifiedEvent> {
@@ -75,7 +62,7 @@ fn bench_verify(c: &mut Criterion) {
             |ev| {
                 ev.into_iter()
                     .map(|e| e.verify(&set, &limits).unwrap())
-                    .count()
+                    .collect::<Vec<_>>()
             },
             BatchSize::LargeInput,
         )

@@ -6,9 +6,8 @@
 //! Run: `cargo bench -p votegraph-benches --bench consensus_memory [-- MEMBERS EVENTS]`
 
 use std::time::{Duration, Instant};
-use votegraph_consensus::sim::{member_name, GossipParams, GossipStream};
-use votegraph_consensus::test_keys::signing_key_for;
-use votegraph_consensus::{Engine, EngineConfig, Member, MemberSet};
+use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
+use votegraph_consensus::{Engine, EngineConfig};
 
 fn resident_mib() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -28,15 +27,7 @@ fn main() {
     let n = args.first().copied().unwrap_or(7);
     let total = args.get(1).copied().unwrap_or(1_000_000);
     let window = (total / 10).max(1);
-    let members = MemberSet::new(
-        (0..n)
-            .map(|m| Member {
-                public_key: signing_key_for(&member_name(m)).verifying_key(),
-                weight: 1,
-            })
-            .collect(),
-    )
-    .unwrap();
+    let members = member_set(n);
     let mut engine = Engine::new(EngineConfig::default(), members, None).unwrap();
     let mut stream = GossipStream::new(&GossipParams::new(n, total, 2026));
     println!("members {n}, events {total}");

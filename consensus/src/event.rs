@@ -236,20 +236,10 @@ impl VerifiedEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::members::Member;
     use crate::test_keys::signing_key_for;
 
     fn members() -> MemberSet {
-        MemberSet::new(
-            ["a", "b"]
-                .iter()
-                .map(|n| Member {
-                    public_key: signing_key_for(n).verifying_key(),
-                    weight: 1,
-                })
-                .collect(),
-        )
-        .unwrap()
+        crate::test_keys::member_set([("a", 1), ("b", 1)]).unwrap()
     }
 
     fn unsigned(creator: u32) -> UnsignedEvent {

@@ -115,15 +115,14 @@ mod tests {
     use crate::test_keys::signing_key_for;
 
     fn set(weights: &[Weight]) -> MemberSet {
-        let members = weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| Member {
-                public_key: signing_key_for(&format!("m{i}")).verifying_key(),
-                weight: *w,
-            })
-            .collect();
-        MemberSet::new(members).unwrap()
+        let names: Vec<String> = (0..weights.len()).map(|i| format!("m{i}")).collect();
+        crate::test_keys::member_set(
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(weights.iter().copied()),
+        )
+        .unwrap()
     }
 
     #[test]

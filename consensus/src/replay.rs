@@ -8,7 +8,7 @@ use crate::config::EngineConfig;
 use crate::encoding::{ParentRef, UnsignedEvent};
 use crate::engine::{Engine, InsertOutcome};
 use crate::event::VerifiedEvent;
-use crate::members::{Member, MemberSet};
+use crate::members::MemberSet;
 use crate::output::Output;
 use crate::test_keys::signing_key_for;
 use crate::types::{EventId, MemberId, Round, TimestampNs};
@@ -121,16 +121,8 @@ impl Fixture {
             Some(w) => w.clone(),
             None => vec![1; self.members.len()],
         };
-        let members = self
-            .members
-            .iter()
-            .zip(weights)
-            .map(|(name, weight)| Member {
-                public_key: signing_key_for(name).verifying_key(),
-                weight,
-            })
-            .collect();
-        Ok(MemberSet::new(members)?)
+        let named = self.members.iter().map(String::as_str).zip(weights);
+        Ok(crate::test_keys::member_set(named)?)
     }
 
     pub fn engine_config(&self) -> EngineConfig {
@@ -164,25 +156,10 @@ fn run(
     let members = fixture.member_set()?;
     let mut engine = Engine::new(config, members, None)?;
     let mut recorder = Recorder::new(fixture);
-    let index: HashMap<&str, MemberId> = fixture
-        .members
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.as_str(), MemberId(i as u32)))
-        .collect();
-    let mut built: HashMap<&str, Built> = HashMap::new();
+    let mut builder = Builder::new(fixture);
     let mut births = Vec::with_capacity(fixture.events.len());
     for (position, fe) in fixture.events.iter().enumerate() {
-        let event = build_event(fixture, fe, &index, &built, engine.last_decided_round())?;
-        built.insert(
-            fe.id.as_str(),
-            Built {
-                id: event.id(),
-                creator: event.creator(),
-                seq: event.creator_seq(),
-                birth_round: event.birth_round(),
-            },
-        );
+        let event = builder.build(fe, engine.last_decided_round())?;
         recorder.ids.insert(event.id(), position);
         births.push(event.birth_round());
         let outcome = engine.insert(event).map_err(|e| FixtureError::Rejected {
@@ -195,7 +172,7 @@ fn run(
         }
         recorder.absorb(engine.drain_outputs());
     }
-    recorder.fill_from_engine(&engine, &built, fixture);
+    recorder.fill_from_engine(&engine, &builder, fixture);
     let report = ReplayReport {
         events: recorder.reports,
     };
@@ -205,28 +182,56 @@ fn run(
 /// The fixture's events, built and signed with the test keys, in the listed order. A missing
 /// `birth_round` becomes the highest of the parents' (1 without parents).
 pub fn signed_events(fixture: &Fixture) -> Result<Vec<VerifiedEvent>, FixtureError> {
-    let index: HashMap<&str, MemberId> = fixture
-        .members
+    let mut builder = Builder::new(fixture);
+    fixture
+        .events
         .iter()
-        .enumerate()
-        .map(|(i, m)| (m.as_str(), MemberId(i as u32)))
-        .collect();
-    let mut built: HashMap<&str, Built> = HashMap::new();
-    let mut events = Vec::with_capacity(fixture.events.len());
-    for fe in &fixture.events {
-        let event = build_event(fixture, fe, &index, &built, 0)?;
-        built.insert(
-            fe.id.as_str(),
-            Built {
-                id: event.id(),
-                creator: event.creator(),
-                seq: event.creator_seq(),
-                birth_round: event.birth_round(),
-            },
-        );
-        events.push(event);
+        .map(|fe| builder.build(fe, 0))
+        .collect()
+}
+
+/// Turns fixture events into signed events, remembering what later events need of them.
+struct Builder<'f> {
+    fixture: &'f Fixture,
+    index: HashMap<&'f str, MemberId>,
+    built: HashMap<&'f str, Built>,
+}
+
+impl<'f> Builder<'f> {
+    fn new(fixture: &'f Fixture) -> Self {
+        Builder {
+            fixture,
+            index: fixture
+                .members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.as_str(), MemberId(i as u32)))
+                .collect(),
+            built: HashMap::new(),
+        }
     }
-    Ok(events)
+
+    /// Builds and signs `fe`; without a fixture birth round it is born in
+    /// `last_decided + 1`, raised to its parents' birth rounds.
+    fn build(
+        &mut self,
+        fe: &'f FixtureEvent,
+        last_decided: Round,
+    ) -> Result<VerifiedEvent, FixtureError> {
+        let event = build_event(self.fixture, fe, &self.index, &self.built, last_decided)?;
+        let built = Built {
+            id: event.id(),
+            creator: event.creator(),
+            seq: event.creator_seq(),
+            birth_round: event.birth_round(),
+        };
+        self.built.insert(fe.id.as_str(), built);
+        Ok(event)
+    }
+
+    fn id_of(&self, name: &str) -> Option<EventId> {
+        self.built.get(name).map(|b| b.id)
+    }
 }
 
 fn build_event(
@@ -348,17 +353,12 @@ impl Recorder {
     }
 
     /// Events released from the future buffer were inserted without an outcome: ask the engine.
-    fn fill_from_engine(
-        &mut self,
-        engine: &Engine,
-        built: &HashMap<&str, Built>,
-        fixture: &Fixture,
-    ) {
+    fn fill_from_engine(&mut self, engine: &Engine, builder: &Builder, fixture: &Fixture) {
         for (report, fe) in self.reports.iter_mut().zip(&fixture.events) {
             if report.round.is_some() {
                 continue;
             }
-            if let Some(status) = built.get(fe.id.as_str()).and_then(|b| engine.status(&b.id)) {
+            if let Some(status) = builder.id_of(&fe.id).and_then(|id| engine.status(&id)) {
                 report.round = Some(status.round);
                 report.witness = Some(status.witness);
             }

@@ -74,6 +74,12 @@ pub fn member_name(index: usize) -> String {
     format!("m{index}")
 }
 
+/// The validator set of a simulation: members `m0..` with test keys and weight 1.
+pub fn member_set(members: usize) -> crate::members::MemberSet {
+    let names: Vec<String> = (0..members).map(member_name).collect();
+    crate::test_keys::member_set(names.iter().map(|n| (n.as_str(), 1))).expect("valid test set")
+}
+
 /// Event names used by generated fixtures: `m3.17` is member 3's event with sequence 17.
 pub fn event_name(member: usize, seq: u64) -> String {
     format!("m{member}.{seq}")

@@ -2,21 +2,8 @@
 //! so the number of events held stops growing once consensus is under way, however long the
 //! ledger grows.
 
-use votegraph_consensus::sim::{member_name, GossipParams, GossipStream};
-use votegraph_consensus::test_keys::signing_key_for;
-use votegraph_consensus::{Engine, EngineConfig, InsertOutcome, Member, MemberSet};
-
-fn members(n: usize) -> MemberSet {
-    MemberSet::new(
-        (0..n)
-            .map(|m| Member {
-                public_key: signing_key_for(&member_name(m)).verifying_key(),
-                weight: 1,
-            })
-            .collect(),
-    )
-    .unwrap()
-}
+use votegraph_consensus::sim::{member_set as members, GossipParams, GossipStream};
+use votegraph_consensus::{Engine, EngineConfig, InsertOutcome};
 
 #[test]
 fn dag_size_stays_flat_over_hundreds_of_thousands_of_events() {

@@ -6,10 +6,9 @@ mod common;
 #[path = "common/reference.rs"]
 mod reference;
 
-use common::{run, seeds};
+use common::seeds;
 use votegraph_consensus::replay::signed_events;
 use votegraph_consensus::sim::{generate, GossipParams};
-use votegraph_consensus::EngineConfig;
 
 fn check(members: usize, events: usize, seed: u64, weights: Option<Vec<u64>>, coin: u64) {
     let mut params = GossipParams::new(members, events, seed);
@@ -17,37 +16,9 @@ fn check(members: usize, events: usize, seed: u64, weights: Option<Vec<u64>>, co
     params.coin_frequency = Some(coin);
     let fixture = generate(&params);
     let signed = signed_events(&fixture).unwrap();
-    let config = EngineConfig {
-        coin_frequency: coin,
-        ..EngineConfig::default()
-    };
-    let order: Vec<usize> = (0..signed.len()).collect();
-    let (_, got) = run(&signed, &order, &fixture, config);
-    let want = reference::reference(&signed, &fixture.member_set().unwrap(), coin);
     let ctx = format!("members {members} events {events} seed {seed} coin {coin}");
-    for (i, e) in signed.iter().enumerate() {
-        assert_eq!(
-            got.rounds[&e.id()],
-            (want.round[i], want.witness[i]),
-            "{ctx}: round/witness of {}",
-            fixture.events[i].id
-        );
-        if let (Some(g), Some(w)) = (got.fame.get(&e.id()), want.fame.get(&i)) {
-            assert_eq!(g, w, "{ctx}: fame of {}", fixture.events[i].id);
-        }
-    }
-    let got_order: Vec<_> = got.order.iter().map(|o| (o.0, o.1, o.2)).collect();
-    let want_order: Vec<_> = want
-        .order
-        .iter()
-        .map(|&(x, r, t)| (signed[x].id(), r, t))
-        .collect();
-    assert_eq!(got_order, want_order, "{ctx}: order");
-    assert!(
-        got_order.len() * 4 > events,
-        "{ctx}: only {} ordered",
-        got_order.len()
-    );
+    let (ordered, _) = reference::assert_engine_matches_reference(&fixture, &signed, coin, &ctx);
+    assert!(ordered * 4 > events, "{ctx}: only {ordered} ordered");
 }
 
 #[test]

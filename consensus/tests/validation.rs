@@ -5,23 +5,14 @@
 use votegraph_consensus::encoding::{ParentRef, UnsignedEvent};
 use votegraph_consensus::test_keys::signing_key_for;
 use votegraph_consensus::{
-    CreateError, Engine, EngineConfig, InsertOutcome, InsertRejection, Member, MemberId, MemberSet,
-    Output, VerifiedEvent,
+    CreateError, Engine, EngineConfig, InsertOutcome, InsertRejection, MemberId, MemberSet, Output,
+    VerifiedEvent,
 };
 
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
 fn members() -> MemberSet {
-    MemberSet::new(
-        NAMES
-            .iter()
-            .map(|n| Member {
-                public_key: signing_key_for(n).verifying_key(),
-                weight: 1,
-            })
-            .collect(),
-    )
-    .unwrap()
+    votegraph_consensus::test_keys::member_set(NAMES.iter().map(|n| (*n, 1))).unwrap()
 }
 
 fn observer() -> Engine {

@@ -3,7 +3,8 @@
 //! the complete DAG. Quadratic and slow; used only to check the engine on small random DAGs.
 
 use std::collections::{BTreeMap, HashMap};
-use votegraph_consensus::{EventId, MemberSet, Round, VerifiedEvent};
+use votegraph_consensus::replay::Fixture;
+use votegraph_consensus::{EngineConfig, EventId, MemberSet, Round, VerifiedEvent};
 
 pub struct Reference {
     pub round: Vec<Round>,
@@ -266,4 +267,41 @@ fn find_order(
         }
     }
     order
+}
+
+/// Inserts the events in the listed order and checks the engine against [`reference`]: every
+/// round and witness flag, fame wherever both decided, and the whole order. Returns how many
+/// events were ordered and how many forks the engine reported.
+pub fn assert_engine_matches_reference(
+    fixture: &Fixture,
+    signed: &[VerifiedEvent],
+    coin: u64,
+    ctx: &str,
+) -> (usize, usize) {
+    let config = EngineConfig {
+        coin_frequency: coin,
+        ..EngineConfig::default()
+    };
+    let order: Vec<usize> = (0..signed.len()).collect();
+    let (_, got) = super::common::run(signed, &order, fixture, config);
+    let want = reference(signed, &fixture.member_set().unwrap(), coin);
+    for (i, e) in signed.iter().enumerate() {
+        let name = &fixture.events[i].id;
+        assert_eq!(
+            got.rounds[&e.id()],
+            (want.round[i], want.witness[i]),
+            "{ctx}: round/witness of {name}"
+        );
+        if let (Some(g), Some(w)) = (got.fame.get(&e.id()), want.fame.get(&i)) {
+            assert_eq!(g, w, "{ctx}: fame of {name}");
+        }
+    }
+    let got_order: Vec<_> = got.order.iter().map(|o| (o.0, o.1, o.2)).collect();
+    let want_order: Vec<_> = want
+        .order
+        .iter()
+        .map(|&(x, r, t)| (signed[x].id(), r, t))
+        .collect();
+    assert_eq!(got_order, want_order, "{ctx}: order");
+    (got_order.len(), got.forks.len())
 }
