@@ -125,16 +125,26 @@ impl Fixture {
         Ok(crate::test_keys::member_set(named)?)
     }
 
+    /// The engine configuration of a replay. A fixture that gives no birth rounds (a graph
+    /// written by hand) is replayed with nothing ever ancient, exactly by the reference rules;
+    /// one with birth rounds (generated from a simulated network) keeps the default window, so
+    /// that its replay also exercises pruning.
     pub fn engine_config(&self) -> EngineConfig {
         let mut config = EngineConfig::default();
         if let Some(c) = self.coin_frequency {
             config.coin_frequency = c;
         }
+        if self.events.iter().all(|e| e.birth_round.is_none()) {
+            config.ancient_window_rounds = UNBOUNDED_ANCIENT_WINDOW;
+        }
         config
     }
 }
 
-/// Replays a fixture with the default limits.
+/// An ancient window no DAG can reach (and no sum of rounds can overflow).
+pub const UNBOUNDED_ANCIENT_WINDOW: Round = u64::MAX / 8;
+
+/// Replays a fixture with the configuration it asks for ([`Fixture::engine_config`]).
 pub fn replay(fixture: &Fixture) -> Result<ReplayReport, FixtureError> {
     replay_with(fixture, fixture.engine_config())
 }

@@ -250,3 +250,62 @@ fn split_vote_order_matches_the_hand_derivation() {
         "three transactions at consensus time 90"
     );
 }
+
+/// A, B, C (weight 1 each of 4: together a supermajority) run a cycle for 40 steps; D's first
+/// event d1 is known from the start but nobody takes it as a parent until a41 = (a40, d1).
+/// By the rules d1 is a round-1 witness nobody sees (not famous), and it is ordered as soon as
+/// it is an ancestor of every judge of some round, 40 rounds later.
+fn late_reference() -> Fixture {
+    let mut rows: Vec<(String, Option<String>, Option<String>, u64)> =
+        vec![("d1".into(), None, None, 5)];
+    let names = ["a", "b", "c"];
+    let mut ts = 10;
+    for k in 1..=46 {
+        for (i, m) in names.iter().enumerate() {
+            ts += 10;
+            let sp = (k > 1).then(|| format!("{m}{}", k - 1));
+            let op = match (i, k) {
+                (0, 1) => None,
+                (0, 41) => Some("d1".to_string()),
+                (0, _) => Some(format!("c{}", k - 1)),
+                _ => Some(format!("{}{k}", names[i - 1])),
+            };
+            rows.push((format!("{m}{k}"), sp, op, ts));
+        }
+    }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(id, sp, op, ts)| (id.as_str(), sp.as_deref(), op.as_deref(), *ts))
+        .collect();
+    fixture(&["A", "B", "C", "D"], &rows)
+}
+
+#[test]
+fn a_hand_written_fixture_is_replayed_by_the_rules_with_nothing_ancient() {
+    let f = late_reference();
+    let out = replay(&f).unwrap().events;
+    let d1 = report(&out, "d1");
+    assert_eq!(
+        (d1.round, d1.witness, d1.famous),
+        (Some(1), Some(true), Some(false))
+    );
+    let received = d1
+        .round_received
+        .expect("d1 is ordered once everyone has it");
+    assert!(received > 30, "received in round {received}");
+    assert!(out.iter().filter(|e| e.order.is_some()).count() > 100);
+}
+
+#[test]
+fn under_the_default_window_an_event_unseen_for_26_rounds_goes_stale() {
+    let f = late_reference();
+    let out = votegraph_consensus::replay::replay_with(&f, EngineConfig::default())
+        .unwrap()
+        .events;
+    let d1 = report(&out, "d1");
+    assert_eq!(
+        d1.order, None,
+        "d1 became ancient before reaching consensus"
+    );
+    assert!(out.iter().filter(|e| e.order.is_some()).count() > 100);
+}
