@@ -346,7 +346,7 @@ impl Engine {
             creator,
             creator_seq: tip.map_or(0, |t| t.seq + 1),
             birth_round,
-            timestamp_ns: tip.map_or(now_ns, |t| now_ns.max(t.timestamp_ns + 1)),
+            timestamp_ns: tip.map_or(now_ns, |t| now_ns.max(t.timestamp_ns.saturating_add(1))),
             self_parent: tip.map(|t| ParentRef {
                 id: t.id,
                 birth_round: t.birth_round,

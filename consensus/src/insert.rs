@@ -113,7 +113,8 @@ impl Engine {
                 parent_creator: parent.creator,
             });
         }
-        if event.creator_seq() != parent.seq + 1 {
+        // A parent whose own self-parent was beyond its horizon may claim any sequence number.
+        if parent.seq.checked_add(1) != Some(event.creator_seq()) {
             return Err(InsertRejection::SequenceGap {
                 got: event.creator_seq(),
                 parent_seq: parent.seq,

@@ -141,7 +141,7 @@ impl Engine {
         let mut transaction_timestamps_ns = Vec::with_capacity(event.transactions().len());
         for _ in event.transactions() {
             let ts = match self.last_transaction_timestamp_ns {
-                Some(previous) => timestamp.max(previous + 1),
+                Some(previous) => timestamp.max(previous.saturating_add(1)),
                 None => timestamp,
             };
             self.last_transaction_timestamp_ns = Some(ts);
