@@ -248,12 +248,14 @@ impl Engine {
         let node = self.dag.get(handle).expect("inserted");
         let round_of = |p: Option<Handle>| p.and_then(|h| self.dag.get(h)).map(|n| n.round);
         let (sp, op) = (round_of(node.self_parent), round_of(node.other_parent));
+        let dominant = self.members.has_dominant_member();
         let r = match (sp, op) {
             (None, None) => return 1,
-            // Only the self-parent, or a self-parent of a higher round: x adds no seeing
-            // that its self-parent lacked, so it cannot advance.
-            (Some(s), None) => return s,
-            (Some(s), Some(o)) if s > o => return s,
+            // Only the self-parent, or a self-parent of a higher round: x adds no seeing that
+            // its self-parent lacked, so it cannot advance, unless one member alone holds a
+            // supermajority (then x strongly sees a self-parent that was promoted to round s).
+            (Some(s), None) if !dominant => return s,
+            (Some(s), Some(o)) if s > o && !dominant => return s,
             (s, o) => s.max(o).expect("a parent exists"),
         };
         if self.strongly_sees_supermajority_of(node, r) {

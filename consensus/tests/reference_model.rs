@@ -38,3 +38,13 @@ fn engine_matches_the_naive_rules_with_unequal_weights_and_frequent_coins() {
         check(7, 300, seed, Some(vec![3, 1, 4, 1, 5, 9, 2]), 3);
     }
 }
+
+/// One member alone holds a supermajority: the round shortcut must not apply.
+#[test]
+fn engine_matches_the_naive_rules_with_a_dominant_member() {
+    for seed in seeds(8, 5) {
+        check(2, 120, seed, Some(vec![3, 1]), 12);
+        check(3, 150, seed, Some(vec![7, 1, 1]), 12);
+        check(4, 160, seed, Some(vec![1, 1, 9, 1]), 3);
+    }
+}

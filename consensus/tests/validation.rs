@@ -230,3 +230,28 @@ fn created_events_verify_as_received_events_elsewhere() {
         InsertOutcome::Inserted { .. }
     ));
 }
+
+#[test]
+fn a_single_member_network_reaches_consensus() {
+    let set = votegraph_consensus::test_keys::member_set([("solo", 1)]).unwrap();
+    let mut engine = Engine::new(
+        EngineConfig::default(),
+        set,
+        Some((MemberId(0), signing_key_for("solo"))),
+    )
+    .unwrap();
+    for t in 0..10 {
+        engine
+            .create_event(100 + t, None, vec![format!("tx {t}").into_bytes()])
+            .unwrap();
+    }
+    let ordered = engine
+        .drain_outputs()
+        .into_iter()
+        .filter(|o| matches!(o, Output::Ordered(_)))
+        .count();
+    assert!(
+        ordered >= 7,
+        "each event is its own round; {ordered} ordered"
+    );
+}
