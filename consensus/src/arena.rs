@@ -12,6 +12,14 @@ pub(crate) struct Handle {
     generation: u32,
 }
 
+impl Handle {
+    /// A handle that resolves to nothing; a placeholder until the real one is known.
+    pub(crate) const DANGLING: Handle = Handle {
+        slot: u32::MAX,
+        generation: u32::MAX,
+    };
+}
+
 struct Slot<T> {
     generation: u32,
     value: Option<T>,

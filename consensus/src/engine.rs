@@ -89,6 +89,8 @@ pub struct Engine {
     /// First event seen at each (creator, seq); a second one there is a fork.
     pub(crate) by_creator_seq: FastMap<(MemberId, u64), Handle>,
     pub(crate) witnesses_by_creator: Vec<BTreeMap<u64, Vec<Handle>>>,
+    /// The member's most recently inserted event still in memory.
+    pub(crate) latest_by_creator: Vec<Option<Handle>>,
     pub(crate) forked: Vec<bool>,
     pub(crate) rounds: BTreeMap<Round, RoundState>,
     /// Latest round decided and ordered; rounds are ordered contiguously.
@@ -130,6 +132,7 @@ impl Engine {
             by_id: FastMap::default(),
             by_creator_seq: FastMap::default(),
             witnesses_by_creator: vec![BTreeMap::new(); n],
+            latest_by_creator: vec![None; n],
             forked: vec![false; n],
             rounds: BTreeMap::new(),
             last_decided: 0,

@@ -47,7 +47,7 @@ pub enum InvalidReason {
     FirstEventSequence(u64),
     #[error("birth round {birth_round} is below its parent's claimed birth round {parent}")]
     BirthRoundBelowParent { birth_round: Round, parent: Round },
-    #[error("birth round 0 is not a round")]
+    #[error("birth round 0 is not a round (of the event or of a parent)")]
     BirthRoundZero,
 }
 
@@ -164,6 +164,9 @@ fn check_structure(e: &UnsignedEvent) -> Result<(), InvalidReason> {
         return Err(InvalidReason::FirstEventSequence(e.creator_seq));
     }
     for parent in [&e.self_parent, &e.other_parent].into_iter().flatten() {
+        if parent.birth_round == 0 {
+            return Err(InvalidReason::BirthRoundZero);
+        }
         if parent.birth_round > e.birth_round {
             return Err(InvalidReason::BirthRoundBelowParent {
                 birth_round: e.birth_round,

@@ -67,7 +67,9 @@ impl Engine {
                 else {
                     unreachable!("high is a tip")
                 };
+                let root = |h: Handle| self.dag.get(h).map(|n| n.chain_root);
                 let same_chain = sa != sb
+                    && root(ha) == root(hb)
                     && (!self.forked[member.index()]
                         || self.self_ancestor_at(high_handle, low_seq) == Some(low));
                 if same_chain {

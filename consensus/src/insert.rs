@@ -135,6 +135,9 @@ impl Engine {
         self_parent: Option<Handle>,
         other_parent: Option<Handle>,
     ) -> Handle {
+        let root_of_parent = self_parent
+            .and_then(|h| self.dag.get(h))
+            .map(|p| p.chain_root);
         let node = Node {
             event: Arc::clone(event),
             id: event.id(),
@@ -144,12 +147,16 @@ impl Engine {
             timestamp_ns: event.timestamp_ns(),
             self_parent,
             other_parent,
+            chain_root: root_of_parent.unwrap_or(Handle::DANGLING),
             round: 0,
             seen: Box::new([]),
             status: Status::Pending,
             witness: None,
         };
         let handle = self.dag.insert(node);
+        if root_of_parent.is_none() {
+            self.dag.get_mut(handle).expect("just inserted").chain_root = handle;
+        }
         self.by_id.insert(event.id(), handle);
         self.by_birth_round
             .entry(event.birth_round())
@@ -170,23 +177,43 @@ impl Engine {
         handle
     }
 
-    /// A second event at the same (creator, seq) is a fork: keep both as proof.
+    /// A second event at the same (creator, seq) is a fork, and so is an event on another
+    /// self-chain than the member's latest one within its horizon (a chain restarted behind an
+    /// ignored self-parent). Both signed events are kept as proof.
     fn detect_fork(&mut self, handle: Handle, event: &Arc<VerifiedEvent>) {
-        let key = (event.creator(), event.creator_seq());
-        match self.by_creator_seq.get(&key).and_then(|h| self.dag.get(*h)) {
+        let creator = event.creator();
+        let key = (creator, event.creator_seq());
+        let same_seq = self.by_creator_seq.get(&key).and_then(|h| self.dag.get(*h));
+        let first = match same_seq {
+            Some(first) => Some(Arc::clone(&first.event)),
             None => {
                 self.by_creator_seq.insert(key, handle);
+                self.other_chain_event(handle)
             }
-            Some(first) => {
-                let proof = EquivocationProof {
-                    first: Arc::clone(&first.event),
+        };
+        self.latest_by_creator[creator.index()] = Some(handle);
+        if let Some(first) = first {
+            self.forked[creator.index()] = true;
+            self.stats.forks_seen += 1;
+            self.outputs
+                .push_back(Output::Equivocation(EquivocationProof {
+                    first,
                     second: Arc::clone(event),
-                };
-                self.forked[event.creator().index()] = true;
-                self.stats.forks_seen += 1;
-                self.outputs.push_back(Output::Equivocation(proof));
-            }
+                }));
         }
+    }
+
+    /// The member's latest event when it lies on another self-chain within the new event's
+    /// horizon, unless the member is already proven to have forked.
+    fn other_chain_event(&self, handle: Handle) -> Option<Arc<VerifiedEvent>> {
+        let node = self.dag.get(handle).expect("inserted");
+        if self.forked[node.creator.index()] {
+            return None;
+        }
+        let latest = self.latest_by_creator[node.creator.index()].and_then(|h| self.dag.get(h))?;
+        let other_chain = latest.chain_root != node.chain_root
+            && self.in_horizon(latest.birth_round, node.birth_round);
+        other_chain.then(|| Arc::clone(&latest.event))
     }
 
     fn set_round(&mut self, handle: Handle, round: u64, witness: bool) {

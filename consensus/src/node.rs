@@ -72,6 +72,10 @@ pub(crate) struct Node {
     /// Parents as used by consensus: `None` when absent or beyond the horizon.
     pub self_parent: Option<Handle>,
     pub other_parent: Option<Handle>,
+    /// First event of this event's self-chain as consensus sees it (itself when it has no
+    /// self-parent within its horizon). Two events of one member with different roots, both
+    /// within a horizon, are a fork even if their sequence numbers never collide.
+    pub chain_root: Handle,
     pub round: Round,
     pub seen: Box<[Seen]>,
     pub status: Status,

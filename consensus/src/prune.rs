@@ -65,6 +65,9 @@ impl Engine {
         }
         let node = self.dag.remove(handle).expect("indexed node");
         self.by_id.remove(&node.id);
+        if self.latest_by_creator[node.creator.index()] == Some(handle) {
+            self.latest_by_creator[node.creator.index()] = None;
+        }
         let key = (node.creator, node.seq);
         if self.by_creator_seq.get(&key) == Some(&handle) {
             self.by_creator_seq.remove(&key);

@@ -255,3 +255,69 @@ fn a_single_member_network_reaches_consensus() {
         "each event is its own round; {ordered} ordered"
     );
 }
+
+/// A member that restarts its chain behind a self-parent claimed to be ancient (so that no
+/// sequence number collides) while its real chain is still recent has forked: the engine must
+/// say so and treat the two chains as a fork.
+#[test]
+fn a_chain_restarted_behind_an_ancient_self_parent_is_a_reported_fork() {
+    use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
+    let config = EngineConfig {
+        ancient_window_rounds: 3,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config, member_set(4), None).unwrap();
+    let mut stream = GossipStream::new(&GossipParams::new(4, 0, 3));
+    let mut last_timestamp = 0;
+    while engine.last_decided_round() < 12 {
+        let event = stream.next_event(engine.last_decided_round());
+        last_timestamp = event.timestamp_ns();
+        engine.insert(event).unwrap();
+    }
+    engine.drain_outputs();
+    let birth_round = engine.last_decided_round() + 1;
+    let unsigned = UnsignedEvent {
+        creator: MemberId(3),
+        creator_seq: 1_000_000,
+        birth_round,
+        timestamp_ns: last_timestamp + 1,
+        self_parent: Some(ParentRef {
+            id: votegraph_consensus::EventId([7; 32]),
+            birth_round: 1,
+        }),
+        other_parent: None,
+        transactions: vec![],
+    };
+    let restarted = VerifiedEvent::sign(unsigned, &signing_key_for("m3"));
+    assert!(matches!(
+        engine.insert(restarted.clone()).unwrap(),
+        InsertOutcome::Inserted { .. }
+    ));
+    let proofs: Vec<_> = engine
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Equivocation(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(proofs.len(), 1, "the restarted chain is reported once");
+    assert_eq!(proofs[0].second.id(), restarted.id());
+    assert_eq!(proofs[0].first.creator(), MemberId(3));
+    assert_eq!(engine.forked_members(), vec![MemberId(3)]);
+}
+
+#[test]
+fn a_parent_claimed_in_birth_round_zero_is_invalid() {
+    let a0 = event(0, 0, 10, None, None);
+    let mut e = event(0, 1, 20, Some(&a0), None).to_unchecked();
+    e.unsigned.self_parent.as_mut().unwrap().birth_round = 0;
+    let resigned = VerifiedEvent::sign(e.unsigned, &signing_key_for("a")).to_unchecked();
+    let err = resigned
+        .verify(&members(), &Default::default())
+        .unwrap_err();
+    assert_eq!(
+        err.reason,
+        votegraph_consensus::InvalidReason::BirthRoundZero
+    );
+}
