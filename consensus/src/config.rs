@@ -36,6 +36,11 @@ pub struct EngineConfig {
     pub ancient_window_rounds: Round,
     /// Most events held back because their birth round is ahead of this node.
     pub future_buffer_events_max: usize,
+    /// Most bytes (canonical encodings) held in the future buffer.
+    pub future_buffer_bytes_max: usize,
+    /// Events born more than this many rounds ahead of this node's next round are refused
+    /// (retryable): a node that far behind must catch up before it can use them.
+    pub future_window_rounds: Round,
     /// Most events held in the in-memory DAG at once; beyond it insertion is refused
     /// (backpressure) until consensus catches up and old events are pruned.
     pub dag_events_max: usize,
@@ -48,6 +53,8 @@ impl Default for EngineConfig {
             coin_frequency: 12,
             ancient_window_rounds: 26,
             future_buffer_events_max: 100_000,
+            future_buffer_bytes_max: 256 * 1024 * 1024,
+            future_window_rounds: 26,
             dag_events_max: 1_000_000,
             event_limits: EventLimits::default(),
         }

@@ -99,6 +99,7 @@ pub struct Engine {
     pub(crate) stale_swept_below: Round,
     pub(crate) future: BTreeMap<Round, Vec<VerifiedEvent>>,
     pub(crate) future_ids: FastSet<EventId>,
+    pub(crate) future_bytes: usize,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) next_order: u64,
     pub(crate) next_transaction_index: u64,
@@ -140,6 +141,7 @@ impl Engine {
             stale_swept_below: 0,
             future: BTreeMap::new(),
             future_ids: FastSet::default(),
+            future_bytes: 0,
             outputs: VecDeque::new(),
             next_order: 0,
             next_transaction_index: 0,
@@ -199,10 +201,17 @@ impl Engine {
             .collect()
     }
 
-    /// Birth rounds below this are ancient.
+    /// Birth rounds below this are ancient: such events are never ordered.
     pub(crate) fn ancient_below(&self) -> Round {
         self.last_decided
             .saturating_sub(self.config.ancient_window_rounds)
+    }
+
+    /// Birth rounds below this are out of memory: such events are dropped on arrival and pruned.
+    /// No event born at or above `ancient_below` has one of them within its horizon.
+    pub(crate) fn forgotten_below(&self) -> Round {
+        self.last_decided
+            .saturating_sub(2 * self.config.ancient_window_rounds)
     }
 
     /// Inserts a verified event, computing its round, witness status, the fame votes it casts
@@ -213,11 +222,24 @@ impl Engine {
         if self.by_id.contains_key(&id) || self.future_ids.contains(&id) {
             return Ok(InsertOutcome::Duplicate);
         }
-        if event.birth_round() < self.ancient_below() {
+        if event.birth_round() < self.forgotten_below() {
             self.stats.events_ancient_dropped += 1;
             return Ok(InsertOutcome::Ancient);
         }
-        if event.birth_round() > self.last_decided + 1 {
+        let next_round = self.last_decided + 1;
+        let window = self.config.future_window_rounds;
+        if event.birth_round() > next_round.saturating_add(window) {
+            let birth_round = event.birth_round();
+            return Err(InsertError {
+                event: Box::new(event),
+                reason: InsertRejection::TooFarAhead {
+                    birth_round,
+                    next_round,
+                    window,
+                },
+            });
+        }
+        if event.birth_round() > next_round {
             return self.buffer_future(event);
         }
         let outcome = self.insert_now(event)?;
@@ -226,13 +248,19 @@ impl Engine {
     }
 
     fn buffer_future(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
-        let limit = self.config.future_buffer_events_max;
-        if self.future_ids.len() >= limit {
+        let bytes = event.unsigned().encoded_len();
+        let full = self.future_ids.len() >= self.config.future_buffer_events_max
+            || self.future_bytes + bytes > self.config.future_buffer_bytes_max;
+        if full {
             return Err(InsertError {
                 event: Box::new(event),
-                reason: InsertRejection::FutureBufferFull { limit },
+                reason: InsertRejection::FutureBufferFull {
+                    events: self.future_ids.len(),
+                    bytes: self.future_bytes,
+                },
             });
         }
+        self.future_bytes += bytes;
         self.future_ids.insert(event.id());
         self.future
             .entry(event.birth_round())
@@ -241,26 +269,53 @@ impl Engine {
         Ok(InsertOutcome::Buffered)
     }
 
-    /// Inserts buffered events whose birth round the node has reached, oldest birth round first
-    /// and in arrival order within one, so parents still precede children.
+    /// Inserts buffered events whose birth round the node has reached, oldest birth round first.
+    /// Buffered events were not checked for parents, so within one birth round an event whose
+    /// parent is still waiting is retried after the others, until no more can be inserted.
     fn release_future(&mut self) {
         loop {
             let ready = match self.future.first_key_value() {
                 Some((birth, _)) if *birth <= self.last_decided + 1 => *birth,
                 _ => return,
             };
-            let events = self.future.remove(&ready).expect("key just seen");
-            for event in events {
+            let mut waiting = self.future.remove(&ready).expect("key just seen");
+            for event in &waiting {
                 self.future_ids.remove(&event.id());
-                let id = event.id();
-                if let Err(err) = self.insert_now(event) {
-                    self.outputs.push_back(Output::ReleasedEventRefused {
-                        id,
-                        reason: err.reason.to_string(),
-                    });
+                self.future_bytes -= event.unsigned().encoded_len();
+            }
+            loop {
+                let before = waiting.len();
+                waiting = self.insert_released(waiting);
+                if waiting.is_empty() || waiting.len() == before {
+                    break;
                 }
             }
+            for event in waiting {
+                self.outputs.push_back(Output::ReleasedEventRefused {
+                    id: event.id(),
+                    reason: "parents not known when released from the future buffer".into(),
+                });
+            }
         }
+    }
+
+    /// Inserts released events; returns those still missing parents.
+    fn insert_released(&mut self, events: Vec<VerifiedEvent>) -> Vec<VerifiedEvent> {
+        let mut missing_parents = Vec::new();
+        for event in events {
+            let id = event.id();
+            match self.insert_now(event) {
+                Ok(_) => {}
+                Err(err) if matches!(err.reason, InsertRejection::MissingParents(_)) => {
+                    missing_parents.push(*err.event);
+                }
+                Err(err) => self.outputs.push_back(Output::ReleasedEventRefused {
+                    id,
+                    reason: err.reason.to_string(),
+                }),
+            }
+        }
+        missing_parents
     }
 
     /// Creates, signs and inserts the local member's next event with the given other-parent

@@ -36,8 +36,14 @@ pub enum InsertRejection {
     },
     #[error("the in-memory DAG holds its limit of {limit} events; retry when consensus advances")]
     DagFull { limit: usize },
-    #[error("the future buffer holds its limit of {limit} events")]
-    FutureBufferFull { limit: usize },
+    #[error("the future buffer is full ({events} events, {bytes} bytes)")]
+    FutureBufferFull { events: usize, bytes: usize },
+    #[error("birth round {birth_round} is more than {window} rounds ahead of this node's round {next_round}")]
+    TooFarAhead {
+        birth_round: Round,
+        next_round: Round,
+        window: Round,
+    },
 }
 
 impl InsertError {
@@ -49,6 +55,7 @@ impl InsertError {
             InsertRejection::MissingParents(_)
                 | InsertRejection::DagFull { .. }
                 | InsertRejection::FutureBufferFull { .. }
+                | InsertRejection::TooFarAhead { .. }
         )
     }
 }

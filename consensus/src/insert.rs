@@ -36,6 +36,10 @@ impl Engine {
         }
         let event = Arc::new(event);
         let handle = self.add_node(&event, known(self_parent), known(other_parent));
+        if event.birth_round() < self.ancient_below() {
+            // Born ancient: it takes part in the DAG (as a parent) but is never ordered.
+            self.mark_stale(handle);
+        }
         self.detect_fork(handle, &event);
         let seen = self.compute_seen(handle);
         self.dag.get_mut(handle).expect("just inserted").seen = seen;
@@ -81,7 +85,7 @@ impl Engine {
                         Resolved::Known(handle)
                     })
                 }
-                None if beyond_horizon || parent.birth_round < self.ancient_below() => {
+                None if beyond_horizon || parent.birth_round < self.forgotten_below() => {
                     Ok(Resolved::Ignored)
                 }
                 None => {

@@ -17,21 +17,24 @@ impl Engine {
             .collect();
         for birth in births {
             for handle in self.by_birth_round[&birth].clone() {
-                let node = self.dag.get_mut(handle).expect("indexed node");
-                if node.status == Status::Pending {
-                    node.status = Status::Stale;
-                    self.stats.events_stale += 1;
-                    self.outputs.push_back(Output::Stale { id: node.id });
-                }
+                self.mark_stale(handle);
             }
         }
         self.stale_swept_below = self.stale_swept_below.max(below);
     }
 
+    /// A pending event that can no longer be ordered becomes stale.
+    pub(crate) fn mark_stale(&mut self, handle: Handle) {
+        let node = self.dag.get_mut(handle).expect("indexed node");
+        if node.status == Status::Pending {
+            node.status = Status::Stale;
+            self.stats.events_stale += 1;
+            self.outputs.push_back(Output::Stale { id: node.id });
+        }
+    }
+
     pub(crate) fn prune(&mut self) {
-        let below = self
-            .last_decided
-            .saturating_sub(2 * self.config.ancient_window_rounds);
+        let below = self.forgotten_below();
         let mut kept = Vec::new();
         while let Some(entry) = self.by_birth_round.first_entry() {
             if *entry.key() >= below {

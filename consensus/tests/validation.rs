@@ -174,7 +174,13 @@ fn future_buffer_is_bounded() {
     assert_eq!(engine.insert(ahead(0)).unwrap(), InsertOutcome::Buffered);
     assert_eq!(engine.insert(ahead(0)).unwrap(), InsertOutcome::Duplicate);
     let err = engine.insert(ahead(1)).unwrap_err();
-    assert_eq!(err.reason, InsertRejection::FutureBufferFull { limit: 1 });
+    assert_eq!(
+        err.reason,
+        InsertRejection::FutureBufferFull {
+            events: 1,
+            bytes: ahead(0).unsigned().encoded_len()
+        }
+    );
     assert!(err.is_retryable());
 }
 
@@ -320,4 +326,142 @@ fn a_parent_claimed_in_birth_round_zero_is_invalid() {
         err.reason,
         votegraph_consensus::InvalidReason::BirthRoundZero
     );
+}
+
+/// Four of five members gossip (a supermajority) with an ancient window of 3 rounds, until 12
+/// rounds are decided; then the fifth member's first event arrives, born in some round.
+fn late_first_event(
+    birth_round_behind: u64,
+) -> (
+    Engine,
+    Result<InsertOutcome, votegraph_consensus::InsertError>,
+    VerifiedEvent,
+) {
+    use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
+    let config = EngineConfig {
+        ancient_window_rounds: 3,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config, member_set(5), None).unwrap();
+    let mut stream = GossipStream::new(&GossipParams::new(4, 0, 4));
+    while engine.last_decided_round() < 12 {
+        let event = stream.next_event(engine.last_decided_round());
+        engine.insert(event).unwrap();
+    }
+    engine.drain_outputs();
+    let unsigned = UnsignedEvent {
+        creator: MemberId(4),
+        creator_seq: 0,
+        birth_round: engine.last_decided_round() + 1 - birth_round_behind,
+        timestamp_ns: 1,
+        self_parent: None,
+        other_parent: None,
+        transactions: vec![],
+    };
+    let late = VerifiedEvent::sign(unsigned, &signing_key_for("m4"));
+    let outcome = engine.insert(late.clone());
+    (engine, outcome, late)
+}
+
+#[test]
+fn an_event_born_ancient_joins_the_dag_as_stale_and_is_never_ordered() {
+    // Decided 12, window 3: ancient below 9, forgotten below 6. Born in round 7.
+    let (mut engine, outcome, late) = late_first_event(6);
+    assert!(matches!(outcome.unwrap(), InsertOutcome::Inserted { .. }));
+    assert!(engine.contains(&late.id()), "kept as a possible parent");
+    let outputs = engine.drain_outputs();
+    assert!(outputs.contains(&Output::Stale { id: late.id() }));
+    assert!(!engine.status(&late.id()).unwrap().ordered);
+}
+
+#[test]
+fn an_event_born_two_windows_behind_is_dropped() {
+    // Born in round 5, below the forgotten bound 6.
+    let (engine, outcome, late) = late_first_event(8);
+    assert_eq!(outcome.unwrap(), InsertOutcome::Ancient);
+    assert!(!engine.contains(&late.id()));
+    assert_eq!(engine.stats().events_ancient_dropped, 1);
+}
+
+#[test]
+fn an_event_born_too_far_ahead_is_refused_for_now() {
+    let mut engine = observer();
+    let window = engine.config().future_window_rounds;
+    let unsigned = UnsignedEvent {
+        creator: MemberId(2),
+        creator_seq: 0,
+        birth_round: 1 + window + 1,
+        timestamp_ns: 1,
+        self_parent: None,
+        other_parent: None,
+        transactions: vec![],
+    };
+    let ahead = VerifiedEvent::sign(unsigned, &signing_key_for("c"));
+    let err = engine.insert(ahead).unwrap_err();
+    assert_eq!(
+        err.reason,
+        InsertRejection::TooFarAhead {
+            birth_round: window + 2,
+            next_round: 1,
+            window
+        }
+    );
+    assert!(err.is_retryable());
+}
+
+#[test]
+fn buffered_events_are_released_parents_first_whatever_order_they_arrived_in() {
+    let mut engine = observer();
+    let ahead = |creator: u32, seq: u64, ts: u64, sp: Option<&VerifiedEvent>| {
+        let unsigned = UnsignedEvent {
+            creator: MemberId(creator),
+            creator_seq: seq,
+            birth_round: 2,
+            timestamp_ns: ts,
+            self_parent: sp.map(|p| ParentRef {
+                id: p.id(),
+                birth_round: p.birth_round(),
+            }),
+            other_parent: None,
+            transactions: vec![],
+        };
+        VerifiedEvent::sign(unsigned, &signing_key_for(NAMES[creator as usize]))
+    };
+    let parent = ahead(3, 0, 1, None);
+    let child = ahead(3, 1, 2, Some(&parent));
+    assert_eq!(
+        engine.insert(child.clone()).unwrap(),
+        InsertOutcome::Buffered
+    );
+    assert_eq!(
+        engine.insert(parent.clone()).unwrap(),
+        InsertOutcome::Buffered
+    );
+    // Drive consensus to round 1 with the four members' regular cycle.
+    let mut last: Vec<Option<VerifiedEvent>> = vec![None; 4];
+    let mut ts = 100;
+    while engine.last_decided_round() < 1 {
+        for m in 0..3u32 {
+            ts += 1;
+            let prev = (m + 2) % 3;
+            let e = event(
+                m,
+                last[m as usize].as_ref().map_or(0, |e| e.creator_seq() + 1),
+                ts,
+                last[m as usize].as_ref(),
+                last[prev as usize].as_ref(),
+            );
+            engine.insert(e.clone()).unwrap();
+            last[m as usize] = Some(e);
+        }
+    }
+    assert!(engine.contains(&parent.id()));
+    assert!(
+        engine.contains(&child.id()),
+        "the child waited for its parent"
+    );
+    assert!(!engine
+        .drain_outputs()
+        .iter()
+        .any(|o| matches!(o, Output::ReleasedEventRefused { .. })));
 }
