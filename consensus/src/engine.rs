@@ -91,6 +91,9 @@ pub struct Engine {
     pub(crate) witnesses_by_creator: Vec<BTreeMap<u64, Vec<Handle>>>,
     /// The member's most recently inserted event still in memory.
     pub(crate) latest_by_creator: Vec<Option<Handle>>,
+    /// How many self-chains each member has started; more than one means roots must be
+    /// compared when merging its tips (honest members start one, or one per long partition).
+    pub(crate) chains_started: Vec<u32>,
     pub(crate) forked: Vec<bool>,
     pub(crate) rounds: BTreeMap<Round, RoundState>,
     /// Latest round decided and ordered; rounds are ordered contiguously.
@@ -134,6 +137,7 @@ impl Engine {
             by_creator_seq: FastMap::default(),
             witnesses_by_creator: vec![BTreeMap::new(); n],
             latest_by_creator: vec![None; n],
+            chains_started: vec![0; n],
             forked: vec![false; n],
             rounds: BTreeMap::new(),
             last_decided: 0,

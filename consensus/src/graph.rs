@@ -68,8 +68,9 @@ impl Engine {
                     unreachable!("high is a tip")
                 };
                 let root = |h: Handle| self.dag.get(h).map(|n| n.chain_root);
+                let one_chain = self.chains_started[member.index()] <= 1;
                 let same_chain = sa != sb
-                    && root(ha) == root(hb)
+                    && (one_chain || root(ha) == root(hb))
                     && (!self.forked[member.index()]
                         || self.self_ancestor_at(high_handle, low_seq) == Some(low));
                 if same_chain {

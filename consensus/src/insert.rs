@@ -160,6 +160,7 @@ impl Engine {
         let handle = self.dag.insert(node);
         if root_of_parent.is_none() {
             self.dag.get_mut(handle).expect("just inserted").chain_root = handle;
+            self.chains_started[event.creator().index()] += 1;
         }
         self.by_id.insert(event.id(), handle);
         self.by_birth_round
