@@ -70,6 +70,12 @@ pub enum ConfigError {
     AncientWindowTooSmall(Round),
     #[error("dag_events_max must be positive")]
     DagEventsMaxZero,
+    #[error("ancient_window_rounds {0} is too large")]
+    AncientWindowTooLarge(Round),
+    #[error("future_window_rounds must be at least 1")]
+    FutureWindowZero,
+    #[error("future_buffer_bytes_max must hold at least one event of event_bytes_max")]
+    FutureBufferTooSmall,
 }
 
 impl EngineConfig {
@@ -82,8 +88,19 @@ impl EngineConfig {
                 self.ancient_window_rounds,
             ));
         }
+        if self.ancient_window_rounds > Round::MAX / 8 {
+            return Err(ConfigError::AncientWindowTooLarge(
+                self.ancient_window_rounds,
+            ));
+        }
         if self.dag_events_max == 0 {
             return Err(ConfigError::DagEventsMaxZero);
+        }
+        if self.future_window_rounds == 0 {
+            return Err(ConfigError::FutureWindowZero);
+        }
+        if self.future_buffer_bytes_max < self.event_limits.event_bytes_max {
+            return Err(ConfigError::FutureBufferTooSmall);
         }
         Ok(())
     }

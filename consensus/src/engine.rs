@@ -89,11 +89,8 @@ pub struct Engine {
     /// First event seen at each (creator, seq); a second one there is a fork.
     pub(crate) by_creator_seq: FastMap<(MemberId, u64), Handle>,
     pub(crate) witnesses_by_creator: Vec<BTreeMap<u64, Vec<Handle>>>,
-    /// The member's most recently inserted event still in memory.
+    /// The member's event with the highest birth round still in memory.
     pub(crate) latest_by_creator: Vec<Option<Handle>>,
-    /// How many self-chains each member has started; more than one means roots must be
-    /// compared when merging its tips (honest members start one, or one per long partition).
-    pub(crate) chains_started: Vec<u32>,
     pub(crate) forked: Vec<bool>,
     pub(crate) rounds: BTreeMap<Round, RoundState>,
     /// Latest round decided and ordered; rounds are ordered contiguously.
@@ -137,7 +134,6 @@ impl Engine {
             by_creator_seq: FastMap::default(),
             witnesses_by_creator: vec![BTreeMap::new(); n],
             latest_by_creator: vec![None; n],
-            chains_started: vec![0; n],
             forked: vec![false; n],
             rounds: BTreeMap::new(),
             last_decided: 0,
@@ -252,7 +248,7 @@ impl Engine {
     }
 
     fn buffer_future(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
-        let bytes = event.unsigned().encoded_len();
+        let bytes = buffered_bytes(&event);
         let full = self.future_ids.len() >= self.config.future_buffer_events_max
             || self.future_bytes + bytes > self.config.future_buffer_bytes_max;
         if full {
@@ -273,53 +269,33 @@ impl Engine {
         Ok(InsertOutcome::Buffered)
     }
 
-    /// Inserts buffered events whose birth round the node has reached, oldest birth round first.
-    /// Buffered events were not checked for parents, so within one birth round an event whose
-    /// parent is still waiting is retried after the others, until no more can be inserted.
+    /// Inserts buffered events whose birth round the node has reached, oldest birth round first;
+    /// within one birth round parents go before children (buffered events were not checked for
+    /// parents, and may have arrived in any order).
     fn release_future(&mut self) {
         loop {
             let ready = match self.future.first_key_value() {
                 Some((birth, _)) if *birth <= self.last_decided + 1 => *birth,
                 _ => return,
             };
-            let mut waiting = self.future.remove(&ready).expect("key just seen");
-            for event in &waiting {
+            let events = self.future.remove(&ready).expect("key just seen");
+            for event in &events {
                 self.future_ids.remove(&event.id());
-                self.future_bytes -= event.unsigned().encoded_len();
+                self.future_bytes -= buffered_bytes(event);
             }
-            loop {
-                let before = waiting.len();
-                waiting = self.insert_released(waiting);
-                if waiting.is_empty() || waiting.len() == before {
-                    break;
+            for event in parents_first(events) {
+                if event.birth_round() < self.forgotten_below() {
+                    self.stats.events_ancient_dropped += 1;
+                    continue;
+                }
+                if let Err(err) = self.insert_now(event) {
+                    self.outputs.push_back(Output::ReleasedEventRefused {
+                        event: err.event,
+                        reason: err.reason,
+                    });
                 }
             }
-            for event in waiting {
-                self.outputs.push_back(Output::ReleasedEventRefused {
-                    id: event.id(),
-                    reason: "parents not known when released from the future buffer".into(),
-                });
-            }
         }
-    }
-
-    /// Inserts released events; returns those still missing parents.
-    fn insert_released(&mut self, events: Vec<VerifiedEvent>) -> Vec<VerifiedEvent> {
-        let mut missing_parents = Vec::new();
-        for event in events {
-            let id = event.id();
-            match self.insert_now(event) {
-                Ok(_) => {}
-                Err(err) if matches!(err.reason, InsertRejection::MissingParents(_)) => {
-                    missing_parents.push(*err.event);
-                }
-                Err(err) => self.outputs.push_back(Output::ReleasedEventRefused {
-                    id,
-                    reason: err.reason.to_string(),
-                }),
-            }
-        }
-        missing_parents
     }
 
     /// Creates, signs and inserts the local member's next event with the given other-parent
@@ -427,4 +403,57 @@ impl Engine {
         }
         Ok(unsigned)
     }
+}
+
+/// Memory an event takes in the future buffer, roughly: its encoding, signature and the
+/// allocation of each transaction.
+fn buffered_bytes(event: &VerifiedEvent) -> usize {
+    event.unsigned().encoded_len()
+        + crate::encoding::SIGNATURE_LEN
+        + 32 * event.transactions().len()
+}
+
+/// Orders events so that each comes after those of its parents that are in the list (a
+/// depth-first topological sort, linear in the number of events).
+fn parents_first(events: Vec<VerifiedEvent>) -> Vec<VerifiedEvent> {
+    let index: FastMap<EventId, usize> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id(), i))
+        .collect();
+    let parents_in_list = |e: &VerifiedEvent| -> Vec<usize> {
+        [e.self_parent(), e.other_parent()]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| index.get(&p.id).copied())
+            .collect()
+    };
+    let mut placed = vec![false; events.len()];
+    let mut order = Vec::with_capacity(events.len());
+    for start in 0..events.len() {
+        let mut stack = vec![(start, false)];
+        while let Some((i, expanded)) = stack.pop() {
+            if placed[i] {
+                continue;
+            }
+            if expanded {
+                placed[i] = true;
+                order.push(i);
+                continue;
+            }
+            stack.push((i, true));
+            let parents = parents_in_list(&events[i]);
+            stack.extend(
+                parents
+                    .into_iter()
+                    .filter(|p| !placed[*p])
+                    .map(|p| (p, false)),
+            );
+        }
+    }
+    let mut slots: Vec<Option<VerifiedEvent>> = events.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each event is placed once"))
+        .collect()
 }

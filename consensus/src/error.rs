@@ -11,7 +11,7 @@ pub struct InsertError {
     pub reason: InsertRejection,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InsertRejection {
     /// Not invalid yet: fetch these parents, then insert the event again.
     #[error("parents not known yet: {0:?}")]

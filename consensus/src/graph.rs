@@ -4,7 +4,7 @@
 
 use crate::arena::Handle;
 use crate::engine::Engine;
-use crate::node::{Node, Seen};
+use crate::node::{same_chain_root, Node, Seen};
 use crate::types::{MemberId, Round};
 
 impl Engine {
@@ -49,11 +49,13 @@ impl Engine {
                     handle: ha,
                     seq: sa,
                     birth_round: ba,
+                    root: ra,
                 },
                 Seen::Tip {
                     handle: hb,
                     seq: sb,
                     birth_round: bb,
+                    root: rb,
                 },
             ) => {
                 if ha == hb {
@@ -67,10 +69,8 @@ impl Engine {
                 else {
                     unreachable!("high is a tip")
                 };
-                let root = |h: Handle| self.dag.get(h).map(|n| n.chain_root);
-                let one_chain = self.chains_started[member.index()] <= 1;
                 let same_chain = sa != sb
-                    && (one_chain || root(ha) == root(hb))
+                    && same_chain_root(ra, rb)
                     && (!self.forked[member.index()]
                         || self.self_ancestor_at(high_handle, low_seq) == Some(low));
                 if same_chain {
@@ -106,6 +106,7 @@ impl Engine {
             handle,
             seq: node.seq,
             birth_round: birth,
+            root: node.chain_root,
         };
         seen[own] = self.merge(node.creator, seen[own], me);
         seen.into_boxed_slice()
@@ -251,12 +252,15 @@ impl Engine {
         let node = self.dag.get(handle).expect("inserted");
         let round_of = |p: Option<Handle>| p.and_then(|h| self.dag.get(h)).map(|n| n.round);
         let (sp, op) = (round_of(node.self_parent), round_of(node.other_parent));
-        let dominant = self.members.has_dominant_member();
+        let dominant = self
+            .members
+            .is_supermajority(self.members.weight(node.creator));
         let r = match (sp, op) {
             (None, None) => return 1,
             // Only the self-parent, or a self-parent of a higher round: x adds no seeing that
             // its self-parent lacked, so it cannot advance, unless one member alone holds a
-            // supermajority (then x strongly sees a self-parent that was promoted to round s).
+            // supermajority (then x strongly sees a self-parent that was promoted to round s);
+            // that is x's creator, the only creator it adds.
             (Some(s), None) if !dominant => return s,
             (Some(s), Some(o)) if s > o && !dominant => return s,
             (s, o) => s.max(o).expect("a parent exists"),

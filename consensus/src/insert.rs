@@ -6,15 +6,18 @@ use crate::encoding::ParentRef;
 use crate::engine::{Engine, InsertOutcome, OwnTip, RoundState};
 use crate::error::{InsertError, InsertRejection};
 use crate::event::VerifiedEvent;
-use crate::node::{Node, Status, WitnessState, NOT_SEEN};
+use crate::node::{same_chain_root, Node, Status, WitnessState, ANY_CHAIN, NOT_SEEN};
 use crate::output::{EquivocationProof, Output};
 use std::sync::Arc;
 
 /// A parent after resolution against the DAG and the horizon rule.
 enum Resolved {
     Absent,
-    /// Beyond the child's horizon (or ancient here): treated as absent.
+    /// Beyond the child's horizon: treated as absent, by every node alike.
     Ignored,
+    /// Within the child's horizon but already forgotten by this node (born two windows back);
+    /// the child is then stale here.
+    Forgotten,
     Known(Handle),
 }
 
@@ -35,7 +38,12 @@ impl Engine {
             return Err(reject(event, reason));
         }
         let event = Arc::new(event);
-        let handle = self.add_node(&event, known(self_parent), known(other_parent));
+        let root = match self_parent {
+            Resolved::Known(h) => Some(self.dag.get(h).expect("resolved handle").chain_root),
+            Resolved::Forgotten => Some(ANY_CHAIN),
+            Resolved::Absent | Resolved::Ignored => None,
+        };
+        let handle = self.add_node(&event, known(self_parent), known(other_parent), root);
         if event.birth_round() < self.ancient_below() {
             // Born ancient: it takes part in the DAG (as a parent) but is never ordered.
             self.mark_stale(handle);
@@ -85,9 +93,8 @@ impl Engine {
                         Resolved::Known(handle)
                     })
                 }
-                None if beyond_horizon || parent.birth_round < self.forgotten_below() => {
-                    Ok(Resolved::Ignored)
-                }
+                None if beyond_horizon => Ok(Resolved::Ignored),
+                None if parent.birth_round < self.forgotten_below() => Ok(Resolved::Forgotten),
                 None => {
                     missing.push(parent.id);
                     Ok(Resolved::Absent)
@@ -138,10 +145,8 @@ impl Engine {
         event: &Arc<VerifiedEvent>,
         self_parent: Option<Handle>,
         other_parent: Option<Handle>,
+        root_of_parent: Option<Handle>,
     ) -> Handle {
-        let root_of_parent = self_parent
-            .and_then(|h| self.dag.get(h))
-            .map(|p| p.chain_root);
         let node = Node {
             event: Arc::clone(event),
             id: event.id(),
@@ -160,7 +165,6 @@ impl Engine {
         let handle = self.dag.insert(node);
         if root_of_parent.is_none() {
             self.dag.get_mut(handle).expect("just inserted").chain_root = handle;
-            self.chains_started[event.creator().index()] += 1;
         }
         self.by_id.insert(event.id(), handle);
         self.by_birth_round
@@ -196,7 +200,7 @@ impl Engine {
                 self.other_chain_event(handle)
             }
         };
-        self.latest_by_creator[creator.index()] = Some(handle);
+        self.update_latest(handle);
         if let Some(first) = first {
             self.forked[creator.index()] = true;
             self.stats.forks_seen += 1;
@@ -216,9 +220,23 @@ impl Engine {
             return None;
         }
         let latest = self.latest_by_creator[node.creator.index()].and_then(|h| self.dag.get(h))?;
-        let other_chain = latest.chain_root != node.chain_root
-            && self.in_horizon(latest.birth_round, node.birth_round);
+        let other_chain = !same_chain_root(latest.chain_root, node.chain_root)
+            && self.in_horizon(latest.birth_round, node.birth_round)
+            && self.in_horizon(node.birth_round, latest.birth_round);
         other_chain.then(|| Arc::clone(&latest.event))
+    }
+
+    /// Keeps, per member, the event with the highest birth round.
+    fn update_latest(&mut self, handle: Handle) {
+        let node = self.dag.get(handle).expect("inserted");
+        let newer = match self.latest_by_creator[node.creator.index()].and_then(|h| self.dag.get(h))
+        {
+            Some(latest) => node.birth_round >= latest.birth_round,
+            None => true,
+        };
+        if newer {
+            self.latest_by_creator[node.creator.index()] = Some(handle);
+        }
     }
 
     fn set_round(&mut self, handle: Handle, round: u64, witness: bool) {
@@ -271,7 +289,7 @@ impl Engine {
 fn known(parent: Resolved) -> Option<Handle> {
     match parent {
         Resolved::Known(handle) => Some(handle),
-        Resolved::Absent | Resolved::Ignored => None,
+        Resolved::Absent | Resolved::Ignored | Resolved::Forgotten => None,
     }
 }
 

@@ -38,7 +38,6 @@ pub const MEMBERS_MAX: usize = 1024;
 pub struct MemberSet {
     members: Vec<Member>,
     total_weight: Weight,
-    dominant_member: bool,
 }
 
 impl MemberSet {
@@ -66,13 +65,10 @@ impl MemberSet {
                 .filter(|t| *t < (1 << 62))
                 .ok_or(MemberSetError::WeightOverflow)?;
         }
-        let mut set = MemberSet {
+        Ok(MemberSet {
             members,
             total_weight: total,
-            dominant_member: false,
-        };
-        set.dominant_member = set.members.iter().any(|m| set.is_supermajority(m.weight));
-        Ok(set)
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -99,11 +95,6 @@ impl MemberSet {
     /// `3 * weight > 2 * total`: strictly more than two thirds.
     pub fn is_supermajority(&self, weight: Weight) -> bool {
         3 * u128::from(weight) > 2 * u128::from(self.total_weight)
-    }
-
-    /// True when one member's weight alone is a supermajority.
-    pub fn has_dominant_member(&self) -> bool {
-        self.dominant_member
     }
 
     pub fn ids(&self) -> impl Iterator<Item = MemberId> {

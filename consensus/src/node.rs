@@ -10,11 +10,13 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Seen {
     None,
-    /// The highest event by the member among the ancestors, which are all on its self-chain.
+    /// The highest event by the member among the ancestors, which are all on its self-chain
+    /// (identified by `root`, see [`Node::chain_root`]).
     Tip {
         handle: Handle,
         seq: u64,
         birth_round: Round,
+        root: Handle,
     },
     /// The ancestors contain a fork by the member; `birth_round` is the newest birth round of
     /// the evidence, so that old evidence leaves the horizon like everything else.
@@ -48,6 +50,14 @@ pub(crate) enum Status {
     Stale,
 }
 
+/// The root of a chain this node cannot trace (its start was forgotten): matches any root.
+pub(crate) const ANY_CHAIN: Handle = Handle::DANGLING;
+
+/// Whether two chain roots may be the same chain.
+pub(crate) fn same_chain_root(a: Handle, b: Handle) -> bool {
+    a == b || a == ANY_CHAIN || b == ANY_CHAIN
+}
+
 /// Sentinel for "no event by this member sees the witness yet".
 pub(crate) const NOT_SEEN: u64 = u64::MAX;
 
@@ -72,9 +82,10 @@ pub(crate) struct Node {
     /// Parents as used by consensus: `None` when absent or beyond the horizon.
     pub self_parent: Option<Handle>,
     pub other_parent: Option<Handle>,
-    /// First event of this event's self-chain as consensus sees it (itself when it has no
-    /// self-parent within its horizon). Two events of one member with different roots, both
-    /// within a horizon, are a fork even if their sequence numbers never collide.
+    /// First event of this event's self-chain as consensus sees it: itself when it has no
+    /// self-parent within its horizon, [`ANY_CHAIN`] when its self-parent is one this node has
+    /// already forgotten. Two events of one member with different roots, each within the
+    /// other's horizon, are a fork even if their sequence numbers never collide.
     pub chain_root: Handle,
     pub round: Round,
     pub seen: Box<[Seen]>,

@@ -47,9 +47,10 @@ pub enum Output {
     Stale {
         id: EventId,
     },
-    /// An event waiting in the future buffer was refused when released.
+    /// An event waiting in the future buffer was refused when released; with
+    /// `MissingParents` the driver can fetch them and insert the event again.
     ReleasedEventRefused {
-        id: EventId,
-        reason: String,
+        event: Box<VerifiedEvent>,
+        reason: crate::error::InsertRejection,
     },
 }
