@@ -342,6 +342,39 @@ mod tests {
         ));
     }
 
+    /// Untrusted bytes never panic the decoder or the verifier, and a changed byte is never
+    /// accepted as the original event (seeded random mutations).
+    #[test]
+    fn mutated_bytes_are_rejected_without_panicking() {
+        let original = signed_by(0, "a");
+        let bytes = original.encode();
+        let limits = EventLimits::default();
+        let mut rng = crate::sim::SplitMix64::new(0x0dd);
+        for round in 0..5000 {
+            let mut bad = bytes.clone();
+            match rng.below(3) {
+                0 => {
+                    let i = rng.below(bad.len() as u64) as usize;
+                    bad[i] ^= 1 << rng.below(8);
+                }
+                1 => bad.truncate(rng.below(bad.len() as u64) as usize),
+                _ => {
+                    let i = rng.below(bad.len() as u64) as usize;
+                    bad.insert(i, rng.below(256) as u8);
+                }
+            }
+            if let Ok(decoded) = UncheckedEvent::decode(&bad, &limits) {
+                if let Ok(v) = decoded.verify(&members(), &limits) {
+                    assert_eq!(
+                        v.to_unchecked(),
+                        original,
+                        "mutation {round} accepted a different event"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn decode_rejects_missing_and_trailing_signature_bytes() {
         let bytes = signed_by(0, "a").encode();
