@@ -283,7 +283,7 @@ impl Engine {
                 self.future_ids.remove(&event.id());
                 self.future_bytes -= buffered_bytes(event);
             }
-            for event in parents_first(events) {
+            for event in crate::event::parents_first(events) {
                 if event.birth_round() < self.forgotten_below() {
                     self.stats.events_ancient_dropped += 1;
                     continue;
@@ -411,49 +411,4 @@ fn buffered_bytes(event: &VerifiedEvent) -> usize {
     event.unsigned().encoded_len()
         + crate::encoding::SIGNATURE_LEN
         + 32 * event.transactions().len()
-}
-
-/// Orders events so that each comes after those of its parents that are in the list (a
-/// depth-first topological sort, linear in the number of events).
-fn parents_first(events: Vec<VerifiedEvent>) -> Vec<VerifiedEvent> {
-    let index: FastMap<EventId, usize> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id(), i))
-        .collect();
-    let parents_in_list = |e: &VerifiedEvent| -> Vec<usize> {
-        [e.self_parent(), e.other_parent()]
-            .into_iter()
-            .flatten()
-            .filter_map(|p| index.get(&p.id).copied())
-            .collect()
-    };
-    let mut placed = vec![false; events.len()];
-    let mut order = Vec::with_capacity(events.len());
-    for start in 0..events.len() {
-        let mut stack = vec![(start, false)];
-        while let Some((i, expanded)) = stack.pop() {
-            if placed[i] {
-                continue;
-            }
-            if expanded {
-                placed[i] = true;
-                order.push(i);
-                continue;
-            }
-            stack.push((i, true));
-            let parents = parents_in_list(&events[i]);
-            stack.extend(
-                parents
-                    .into_iter()
-                    .filter(|p| !placed[*p])
-                    .map(|p| (p, false)),
-            );
-        }
-    }
-    let mut slots: Vec<Option<VerifiedEvent>> = events.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .map(|i| slots[i].take().expect("each event is placed once"))
-        .collect()
 }

@@ -236,6 +236,51 @@ impl VerifiedEvent {
     }
 }
 
+/// Orders events so that each comes after those of its parents that are in the list (a
+/// depth-first topological sort, linear in the number of events).
+pub fn parents_first(events: Vec<VerifiedEvent>) -> Vec<VerifiedEvent> {
+    let index: crate::arena::FastMap<EventId, usize> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id(), i))
+        .collect();
+    let parents_in_list = |e: &VerifiedEvent| -> Vec<usize> {
+        [e.self_parent(), e.other_parent()]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| index.get(&p.id).copied())
+            .collect()
+    };
+    let mut placed = vec![false; events.len()];
+    let mut order = Vec::with_capacity(events.len());
+    for start in 0..events.len() {
+        let mut stack = vec![(start, false)];
+        while let Some((i, expanded)) = stack.pop() {
+            if placed[i] {
+                continue;
+            }
+            if expanded {
+                placed[i] = true;
+                order.push(i);
+                continue;
+            }
+            stack.push((i, true));
+            let parents = parents_in_list(&events[i]);
+            stack.extend(
+                parents
+                    .into_iter()
+                    .filter(|p| !placed[*p])
+                    .map(|p| (p, false)),
+            );
+        }
+    }
+    let mut slots: Vec<Option<VerifiedEvent>> = events.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each event is placed once"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

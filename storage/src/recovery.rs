@@ -1,0 +1,130 @@
+//! Recovery: rebuild the consensus engine from the stored events and check that replaying them
+//! reproduces exactly the stored order. A mismatch is fatal and names the first differing
+//! index: a ledger that disagrees with its own events must not be extended.
+
+use crate::error::StoreError;
+use crate::records::OrderRecord;
+use crate::store::Store;
+use ed25519_dalek::SigningKey;
+use votegraph_consensus::event::parents_first;
+use votegraph_consensus::{Engine, EngineConfig, MemberId, MemberSet, Output, UncheckedEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored event {id} is invalid: {detail}")]
+    InvalidEvent { id: String, detail: String },
+    #[error("replaying the stored events differs from the stored order at index {index}: stored {stored}, replayed {replayed}")]
+    OrderMismatch {
+        index: u64,
+        stored: String,
+        replayed: String,
+    },
+    #[error("bad engine configuration: {0}")]
+    Config(#[from] votegraph_consensus::config::ConfigError),
+}
+
+/// Where a recovered validator stands.
+pub struct Recovered {
+    pub engine: Engine,
+    /// Events whose order the replay reproduced and checked.
+    pub events_checked: u64,
+}
+
+/// Rebuilds the engine from every stored event (parents first) and checks each event the
+/// replay orders against the stored order record with the same index.
+pub fn rebuild_engine(
+    store: &dyn Store,
+    config: EngineConfig,
+    members: MemberSet,
+    local: Option<(MemberId, SigningKey)>,
+) -> Result<Recovered, RecoveryError> {
+    let limits = config.event_limits.clone();
+    let mut events = Vec::new();
+    for id in store.all_event_ids()? {
+        let bytes = store
+            .event(&id)?
+            .ok_or_else(|| StoreError::corrupt("events", id.as_bytes(), "indexed event missing"))?;
+        let invalid = |detail: String| RecoveryError::InvalidEvent {
+            id: id.to_hex(),
+            detail,
+        };
+        let unchecked =
+            UncheckedEvent::decode(&bytes, &limits).map_err(|e| invalid(e.to_string()))?;
+        let verified = unchecked
+            .verify(&members, &limits)
+            .map_err(|e| invalid(e.reason.to_string()))?;
+        if verified.id() != id {
+            return Err(invalid("stored under another id".into()));
+        }
+        events.push(verified);
+    }
+    let mut engine = Engine::new(config, members, local)?;
+    let head = store.head()?;
+    let mut checked = 0u64;
+    for event in parents_first(events) {
+        let id = event.id();
+        engine
+            .insert(event)
+            .map_err(|e| RecoveryError::InvalidEvent {
+                id: id.to_hex(),
+                detail: e.reason.to_string(),
+            })?;
+        for output in engine.drain_outputs() {
+            if let Output::Ordered(o) = output {
+                if o.order < head.next_order_index {
+                    check_against_store(store, &o)?;
+                    checked += 1;
+                }
+            }
+        }
+    }
+    if checked < head.next_order_index {
+        let stored = store.order(checked)?;
+        return Err(RecoveryError::OrderMismatch {
+            index: checked,
+            stored: describe(stored.as_ref()),
+            replayed: "nothing (the stored events order less)".into(),
+        });
+    }
+    Ok(Recovered {
+        engine,
+        events_checked: checked,
+    })
+}
+
+fn check_against_store(
+    store: &dyn Store,
+    o: &votegraph_consensus::OrderedEvent,
+) -> Result<(), RecoveryError> {
+    let stored = store.order(o.order)?;
+    let matches = stored.as_ref().is_some_and(|s| {
+        s.event_id == o.event.id()
+            && s.round_received == o.round_received
+            && s.consensus_timestamp_ns == o.consensus_timestamp_ns
+    });
+    if matches {
+        return Ok(());
+    }
+    Err(RecoveryError::OrderMismatch {
+        index: o.order,
+        stored: describe(stored.as_ref()),
+        replayed: format!(
+            "event {} received in round {} at {} ns",
+            o.event.id(),
+            o.round_received,
+            o.consensus_timestamp_ns
+        ),
+    })
+}
+
+fn describe(record: Option<&OrderRecord>) -> String {
+    match record {
+        None => "no record".into(),
+        Some(r) => format!(
+            "event {} received in round {} at {} ns",
+            r.event_id, r.round_received, r.consensus_timestamp_ns
+        ),
+    }
+}

@@ -1,0 +1,394 @@
+//! The RocksDB store: one column family per kind of record, sealed values, a schema version,
+//! and tuning exposed as [`RocksConfig`].
+
+use crate::batch::{Batch, Op};
+use crate::error::{StoreError, Table};
+use crate::records::{
+    creator_key, index_key, seal, unseal, LedgerHead, OrderRecord, TransactionRecord,
+};
+use crate::store::Store;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode,
+    Options, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use votegraph_consensus::{EventId, MemberId, Round};
+
+/// Schema version written in every ledger; a ledger of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const EVENTS: Table = "events";
+const BY_CREATOR: Table = "by_creator";
+const ORDER: Table = "order";
+const TRANSACTIONS: Table = "transactions";
+const STATE: Table = "state";
+const CHECKPOINTS: Table = "checkpoints";
+const META: Table = "meta";
+const TABLES: [Table; 7] = [
+    EVENTS,
+    BY_CREATOR,
+    ORDER,
+    TRANSACTIONS,
+    STATE,
+    CHECKPOINTS,
+    META,
+];
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const HEAD_KEY: &[u8] = b"head";
+
+/// Compression of the column families' files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Lz4,
+    Zstd,
+}
+
+/// Tuning of the RocksDB store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RocksConfig {
+    /// Sync the write-ahead log to disk before `write` returns (survives a machine crash).
+    /// Without it a write survives a process crash only.
+    pub fsync: bool,
+    /// Shared block cache for reads, in bytes.
+    pub block_cache_bytes: usize,
+    /// Size of each memtable before it is flushed, in bytes.
+    pub write_buffer_bytes: usize,
+    pub compression: Compression,
+    /// Create the ledger when the directory does not exist.
+    pub create_if_missing: bool,
+}
+
+impl Default for RocksConfig {
+    fn default() -> Self {
+        RocksConfig {
+            fsync: true,
+            block_cache_bytes: 256 * 1024 * 1024,
+            write_buffer_bytes: 64 * 1024 * 1024,
+            compression: Compression::Lz4,
+            create_if_missing: true,
+        }
+    }
+}
+
+/// A key and its checked value.
+type Row = (Vec<u8>, Vec<u8>);
+
+pub struct RocksStore {
+    db: DB,
+    path: PathBuf,
+    write_options: WriteOptions,
+    /// Serialises writes: each checks the head it continues and then changes it.
+    writing: Mutex<()>,
+}
+
+fn io(e: rocksdb::Error) -> StoreError {
+    StoreError::Io(e.into_string())
+}
+
+impl RocksStore {
+    /// Opens (or creates) the ledger in `path`. A missing directory, one locked by another
+    /// process, one that is not a votegraph ledger, or one of another schema version gives a
+    /// precise error and is left as it was.
+    pub fn open(path: &Path, config: &RocksConfig) -> Result<Self, StoreError> {
+        let existed = path.join("CURRENT").exists();
+        if !existed {
+            check_creatable(path, config)?;
+        }
+        let options = db_options(config);
+        if existed {
+            check_tables(path, &options)?;
+        }
+        let descriptors = TABLES
+            .iter()
+            .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config)));
+        let db = DB::open_cf_descriptors(&options, path, descriptors)
+            .map_err(|e| open_error(path, e))?;
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(config.fsync);
+        let store = RocksStore {
+            db,
+            path: path.to_path_buf(),
+            write_options,
+            writing: Mutex::new(()),
+        };
+        store.check_schema(existed)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A consistent copy of the ledger in `dir` (hard links where possible), taken while the
+    /// store is in use.
+    pub fn checkpoint_to(&self, dir: &Path) -> Result<(), StoreError> {
+        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(io)?;
+        checkpoint.create_checkpoint(dir).map_err(io)
+    }
+
+    fn check_schema(&self, existed: bool) -> Result<(), StoreError> {
+        let meta = self.table(META);
+        match self.db.get_cf(meta, SCHEMA_KEY).map_err(io)? {
+            None if existed => Err(StoreError::Foreign {
+                path: self.path.clone(),
+                detail: "no votegraph schema version".into(),
+            }),
+            None => {
+                let mut wb = rocksdb::WriteBatch::default();
+                wb.put_cf(
+                    meta,
+                    SCHEMA_KEY,
+                    seal(META, SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().to_vec()),
+                );
+                self.db.write_opt(wb, &self.write_options).map_err(io)
+            }
+            Some(sealed) => {
+                let bytes = unseal(META, SCHEMA_KEY, &sealed)?;
+                let found = u32::from_le_bytes(bytes.try_into().map_err(|_| {
+                    StoreError::corrupt(META, SCHEMA_KEY, "schema version is not 4 bytes")
+                })?);
+                if found == SCHEMA_VERSION {
+                    Ok(())
+                } else {
+                    Err(StoreError::SchemaVersion {
+                        path: self.path.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    })
+                }
+            }
+        }
+    }
+
+    fn table(&self, name: Table) -> &rocksdb::ColumnFamily {
+        self.db.cf_handle(name).expect("every table is opened")
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.db.get_cf(self.table(table), key).map_err(io)? {
+            None => Ok(None),
+            Some(sealed) => Ok(Some(unseal(table, key, &sealed)?.to_vec())),
+        }
+    }
+
+    fn put(&self, wb: &mut rocksdb::WriteBatch, table: Table, key: &[u8], value: Vec<u8>) {
+        wb.put_cf(self.table(table), key, seal(table, key, value));
+    }
+
+    fn apply(&self, wb: &mut rocksdb::WriteBatch, op: Op) {
+        match op {
+            Op::PutEvent {
+                id,
+                creator,
+                seq,
+                bytes,
+            } => {
+                self.put(wb, EVENTS, id.as_bytes(), bytes);
+                self.put(
+                    wb,
+                    BY_CREATOR,
+                    &creator_key(creator.0, seq, &id),
+                    Vec::new(),
+                );
+            }
+            Op::DeleteEvent { id, creator, seq } => {
+                wb.delete_cf(self.table(EVENTS), id.as_bytes());
+                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator.0, seq, &id));
+            }
+            Op::PutOrder { index, record } => {
+                self.put(wb, ORDER, &index_key(index), record.encode())
+            }
+            Op::PutTransaction { index, record } => {
+                self.put(wb, TRANSACTIONS, &index_key(index), record.encode())
+            }
+            Op::PutState { key, value } => self.put(wb, STATE, &key, value),
+            Op::DeleteState { key } => wb.delete_cf(self.table(STATE), key),
+            Op::PutCheckpoint { round, bytes } => {
+                self.put(wb, CHECKPOINTS, &index_key(round), bytes)
+            }
+            Op::SetHead(head) => self.put(wb, META, HEAD_KEY, head.encode()),
+        }
+    }
+
+    /// Keys and checked values of `table` from `from` on, while `keep(key)` holds.
+    fn scan(
+        &self,
+        table: Table,
+        from: &[u8],
+        mut keep: impl FnMut(&[u8]) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.table(table),
+            IteratorMode::From(from, Direction::Forward),
+        ) {
+            let (key, sealed) = item.map_err(io)?;
+            if out.len() >= limit || !keep(&key) {
+                break;
+            }
+            let value = unseal(table, &key, &sealed)?.to_vec();
+            out.push((key.to_vec(), value));
+        }
+        Ok(out)
+    }
+}
+
+fn check_creatable(path: &Path, config: &RocksConfig) -> Result<(), StoreError> {
+    if path.exists() {
+        let not_empty = std::fs::read_dir(path)
+            .map_err(|e| StoreError::Io(format!("reading {}: {e}", path.display())))?
+            .next()
+            .is_some();
+        if not_empty {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+                detail: "the directory has files but no RocksDB database".into(),
+            });
+        }
+        return Ok(());
+    }
+    if !config.create_if_missing {
+        return Err(StoreError::Missing(path.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// A RocksDB database without the ledger's tables is someone else's: refuse before opening it
+/// for writing, so that nothing in it changes.
+fn check_tables(path: &Path, options: &Options) -> Result<(), StoreError> {
+    let present = DB::list_cf(options, path).map_err(|e| open_error(path, e))?;
+    let missing: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|t| !present.iter().any(|p| p == t))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            detail: format!("missing tables {missing:?}"),
+        })
+    }
+}
+
+fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
+    let detail = e.into_string();
+    if detail.to_lowercase().contains("lock") {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+            detail,
+        }
+    } else {
+        StoreError::Io(format!("opening {}: {detail}", path.display()))
+    }
+}
+
+fn db_options(config: &RocksConfig) -> Options {
+    let mut options = Options::default();
+    options.create_if_missing(config.create_if_missing);
+    options.create_missing_column_families(true);
+    options.set_keep_log_file_num(4);
+    options.set_max_background_jobs(2);
+    options.set_bytes_per_sync(1024 * 1024);
+    options
+}
+
+fn table_options(config: &RocksConfig) -> Options {
+    let mut options = Options::default();
+    let mut block = BlockBasedOptions::default();
+    block.set_block_cache(&Cache::new_lru_cache(config.block_cache_bytes));
+    block.set_bloom_filter(10.0, false);
+    options.set_block_based_table_factory(&block);
+    options.set_write_buffer_size(config.write_buffer_bytes);
+    let compression = match config.compression {
+        Compression::None => DBCompressionType::None,
+        Compression::Lz4 => DBCompressionType::Lz4,
+        Compression::Zstd => DBCompressionType::Zstd,
+    };
+    options.set_compression_type(compression);
+    if config.compression != Compression::None {
+        options.set_bottommost_compression_type(DBCompressionType::Zstd);
+    }
+    options
+}
+
+impl Store for RocksStore {
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let _writing = self.writing.lock().expect("write lock poisoned");
+        batch.check_continues(&self.head()?)?;
+        let mut wb = rocksdb::WriteBatch::default();
+        for op in batch.ops {
+            self.apply(&mut wb, op);
+        }
+        self.db.write_opt(wb, &self.write_options).map_err(io)
+    }
+
+    fn head(&self) -> Result<LedgerHead, StoreError> {
+        match self.get(META, HEAD_KEY)? {
+            None => Ok(LedgerHead::default()),
+            Some(bytes) => LedgerHead::decode(META, HEAD_KEY, &bytes),
+        }
+    }
+
+    fn event(&self, id: &EventId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(EVENTS, id.as_bytes())
+    }
+
+    fn events_at(&self, creator: MemberId, seq: u64) -> Result<Vec<EventId>, StoreError> {
+        let prefix = creator_key(creator.0, seq, &EventId([0; 32]))[..12].to_vec();
+        let rows = self.scan(BY_CREATOR, &prefix, |k| k.starts_with(&prefix), usize::MAX)?;
+        rows.iter().map(|(k, _)| event_id_of(k)).collect()
+    }
+
+    fn all_event_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        let rows = self.scan(BY_CREATOR, &[], |_| true, usize::MAX)?;
+        rows.iter().map(|(k, _)| event_id_of(k)).collect()
+    }
+
+    fn order(&self, index: u64) -> Result<Option<OrderRecord>, StoreError> {
+        let key = index_key(index);
+        self.get(ORDER, &key)?
+            .map(|bytes| OrderRecord::decode(ORDER, &key, &bytes))
+            .transpose()
+    }
+
+    fn transactions(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, TransactionRecord)>, StoreError> {
+        let rows = self.scan(TRANSACTIONS, &index_key(from), |_| true, limit)?;
+        rows.into_iter()
+            .map(|(key, bytes)| {
+                let index =
+                    u64::from_be_bytes(key.as_slice().try_into().map_err(|_| {
+                        StoreError::corrupt(TRANSACTIONS, &key, "key is not 8 bytes")
+                    })?);
+                Ok((
+                    index,
+                    TransactionRecord::decode(TRANSACTIONS, &key, &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(STATE, key)
+    }
+
+    fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(CHECKPOINTS, &index_key(round))
+    }
+}
+
+fn event_id_of(key: &[u8]) -> Result<EventId, StoreError> {
+    key.get(12..44)
+        .and_then(|id| id.try_into().ok())
+        .map(EventId)
+        .ok_or_else(|| StoreError::corrupt(BY_CREATOR, key, "key is not creator, sequence and id"))
+}

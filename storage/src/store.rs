@@ -1,0 +1,47 @@
+//! The ledger's storage contract, implemented by [`crate::MemStore`] and [`crate::RocksStore`]
+//! and checked for both by one conformance suite (`storage/tests/conformance.rs`).
+
+use crate::batch::Batch;
+use crate::error::StoreError;
+use crate::records::{LedgerHead, OrderRecord, TransactionRecord};
+use votegraph_consensus::{EventId, MemberId, Round};
+
+/// The ledger store.
+///
+/// Contracts every implementation keeps:
+/// - **Atomic**: [`Store::write`] applies the whole batch or nothing, also across a crash.
+/// - **Durable on return**: when `write` returns `Ok`, the batch survives a crash of the
+///   process (and, with fsync enabled, of the machine).
+/// - **No gaps in the order**: order and transaction indexes in a batch must continue the
+///   ledger's head exactly; otherwise `write` fails with [`StoreError::OrderGap`] or
+///   [`StoreError::TransactionGap`] and changes nothing.
+/// - **Checked reads**: a record whose bytes were altered on disk is reported as
+///   [`StoreError::Corrupt`] with its table and key, never returned.
+pub trait Store: Send + Sync {
+    fn write(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Where the ledger stands (the default head for an empty ledger).
+    fn head(&self) -> Result<LedgerHead, StoreError>;
+
+    /// The canonical encoding of a stored event.
+    fn event(&self, id: &EventId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Ids of the stored events of `creator` with sequence `seq` (several only for a fork).
+    fn events_at(&self, creator: MemberId, seq: u64) -> Result<Vec<EventId>, StoreError>;
+
+    /// Every stored event, in (creator, sequence) order. Used for recovery and export.
+    fn all_event_ids(&self) -> Result<Vec<EventId>, StoreError>;
+
+    fn order(&self, index: u64) -> Result<Option<OrderRecord>, StoreError>;
+
+    /// Up to `limit` transaction records from index `from` on, in order.
+    fn transactions(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, TransactionRecord)>, StoreError>;
+
+    fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError>;
+}

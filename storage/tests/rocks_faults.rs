@@ -1,0 +1,202 @@
+//! Opening bad data directories and reading altered records: each gives a precise error and
+//! leaves the data as it was; alterations are reported with their location.
+
+use std::path::Path;
+use votegraph_storage::{verify_chain, RocksConfig, RocksStore, Store, StoreError, SCHEMA_VERSION};
+
+mod common;
+
+fn config() -> RocksConfig {
+    RocksConfig {
+        fsync: false,
+        block_cache_bytes: 8 << 20,
+        write_buffer_bytes: 4 << 20,
+        ..RocksConfig::default()
+    }
+}
+
+fn ledger_with_rounds(path: &Path) {
+    let store = RocksStore::open(path, &config()).unwrap();
+    let mut head = store.head().unwrap();
+    for round in common::decided_rounds(300, 11) {
+        let (batch, next) = votegraph_storage::round_batch(&head, &round);
+        store.write(batch).unwrap();
+        head = next;
+    }
+}
+
+fn listing(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_missing_directory_is_reported_when_creation_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope");
+    let config = RocksConfig {
+        create_if_missing: false,
+        ..config()
+    };
+    assert!(matches!(RocksStore::open(&path, &config), Err(StoreError::Missing(p)) if p == path));
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_ledger_in_use_is_reported_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let _first = RocksStore::open(&path, &config()).unwrap();
+    match RocksStore::open(&path, &config()) {
+        Err(StoreError::Locked { path: p, .. }) => assert_eq!(p, path),
+        other => panic!("expected Locked, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_directory_of_other_files_is_foreign_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"not a ledger").unwrap();
+    let before = listing(dir.path());
+    assert!(matches!(
+        RocksStore::open(dir.path(), &config()),
+        Err(StoreError::Foreign { .. })
+    ));
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn another_rocksdb_database_is_foreign_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = rocksdb::DB::open_default(dir.path()).unwrap();
+        db.put(b"k", b"v").unwrap();
+    }
+    let before: Vec<String> = listing(dir.path()).into_iter().map(|f| f.0).collect();
+    match RocksStore::open(dir.path(), &config()) {
+        Err(StoreError::Foreign { detail, .. }) => {
+            assert!(detail.contains("missing tables"), "{detail}")
+        }
+        other => panic!("expected Foreign, got {:?}", other.err()),
+    }
+    let after: Vec<String> = listing(dir.path()).into_iter().map(|f| f.0).collect();
+    assert_eq!(after, before, "no file was added or removed");
+    let db = rocksdb::DB::open_default(dir.path()).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+/// Rewrites one raw value of a closed ledger, as bit rot or an attacker with disk access would.
+fn alter(
+    path: &Path,
+    table: &str,
+    pick: impl Fn(&[u8]) -> bool,
+    change: impl Fn(&mut Vec<u8>),
+) -> Vec<u8> {
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), path).unwrap();
+    let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), path, cfs).unwrap();
+    let cf = db.cf_handle(table).unwrap();
+    let (key, value) = db
+        .iterator_cf(cf, rocksdb::IteratorMode::Start)
+        .map(|r| r.unwrap())
+        .find(|(k, _)| pick(k))
+        .expect("a record to alter");
+    let mut value = value.to_vec();
+    change(&mut value);
+    db.put_cf(cf, &key, value).unwrap();
+    key.to_vec()
+}
+
+/// The record checksum as the ledger format defines it: the first 8 bytes of
+/// `blake3(table || u32 LE key length || key || value)`, appended to the value.
+fn reseal(table: &str, key: &[u8], sealed: &mut Vec<u8>, change: impl Fn(&mut Vec<u8>)) {
+    sealed.truncate(sealed.len() - 8);
+    change(sealed);
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(table.as_bytes());
+    hasher.update(&(key.len() as u32).to_le_bytes());
+    hasher.update(key);
+    hasher.update(sealed);
+    sealed.extend_from_slice(&hasher.finalize().as_bytes()[..8]);
+}
+
+#[test]
+fn a_newer_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    drop(RocksStore::open(&path, &config()).unwrap());
+    let newer = (SCHEMA_VERSION + 1).to_le_bytes();
+    alter(
+        &path,
+        "meta",
+        |k| k == b"schema_version",
+        |v| {
+            reseal("meta", b"schema_version", v, |value| {
+                value.copy_from_slice(&newer)
+            })
+        },
+    );
+    match RocksStore::open(&path, &config()) {
+        Err(StoreError::SchemaVersion {
+            found, supported, ..
+        }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
+        }
+        other => panic!("expected a schema error, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_rewritten_transaction_with_a_valid_checksum_breaks_the_chain_at_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    ledger_with_rounds(&path);
+    let key = 12u64.to_be_bytes();
+    alter(
+        &path,
+        "transactions",
+        |k| k == key,
+        |v| {
+            // Layout: chain hash (32), event id (32), position (4), timestamp (8), payload.
+            reseal("transactions", &key, v, |value| value[80] ^= 0x01)
+        },
+    );
+    let store = RocksStore::open(&path, &config()).unwrap();
+    match verify_chain(&store) {
+        Err(StoreError::ChainBroken { index, .. }) => assert_eq!(index, 12),
+        other => panic!("expected a broken chain at 12, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_a_record_is_reported_with_its_table_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    ledger_with_rounds(&path);
+    let key = alter(
+        &path,
+        "transactions",
+        |k| k == 7u64.to_be_bytes(),
+        |v| v[40] ^= 0x20,
+    );
+    let store = RocksStore::open(&path, &config()).unwrap();
+    match verify_chain(&store) {
+        Err(StoreError::Corrupt { table, key: k, .. }) => {
+            assert_eq!(table, "transactions");
+            assert_eq!(
+                k,
+                key.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
