@@ -4,34 +4,10 @@
 //! Run: `cargo bench -p votegraph-benches --bench storage`
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
-use votegraph_consensus::{Engine, EngineConfig, Output};
-use votegraph_storage::{round_batch, RocksConfig, RocksStore, RoundCommit, Store};
+use votegraph_storage::{RocksConfig, RocksStore, RoundCommit, Store};
 
-/// Decided rounds of a 4-member gossip whose events carry `per_event` 250-byte transactions.
 fn rounds(events: usize, per_event: usize) -> Vec<RoundCommit> {
-    let mut engine = Engine::new(EngineConfig::default(), member_set(4), None).unwrap();
-    let mut params = GossipParams::new(4, events, 5);
-    params.transactions_per_event = per_event;
-    params.transaction_bytes = 250;
-    let mut stream = GossipStream::new(&params);
-    let mut out: Vec<RoundCommit> = Vec::new();
-    for _ in 0..events {
-        engine
-            .insert(stream.next_event(engine.last_decided_round()))
-            .unwrap();
-        for output in engine.drain_outputs() {
-            match output {
-                Output::RoundDecided { round, .. } => out.push(RoundCommit {
-                    round,
-                    ..RoundCommit::default()
-                }),
-                Output::Ordered(o) => out.last_mut().unwrap().ordered.push(o),
-                _ => {}
-            }
-        }
-    }
-    out
+    votegraph_storage::sim::simulated_rounds(events, per_event, 5)
 }
 
 fn open(dir: &tempfile::TempDir, fsync: bool) -> RocksStore {
@@ -43,12 +19,7 @@ fn open(dir: &tempfile::TempDir, fsync: bool) -> RocksStore {
 }
 
 fn commit(store: &RocksStore, rounds: &[RoundCommit]) {
-    let mut head = store.head().unwrap();
-    for round in rounds {
-        let (batch, next) = round_batch(&head, round);
-        store.write(batch).unwrap();
-        head = next;
-    }
+    votegraph_storage::sim::commit_rounds(store, rounds).unwrap();
 }
 
 fn bench_commit(c: &mut Criterion) {

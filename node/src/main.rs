@@ -21,11 +21,15 @@ enum Command {
     /// Consensus engine tools: replay and generate DAG fixtures.
     #[command(subcommand)]
     Consensus(commands::consensus::ConsensusCommand),
+    /// Ledger backups: create (while a validator runs), restore, verify.
+    #[command(subcommand)]
+    Backup(commands::backup::BackupCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Consensus(command) => commands::consensus::run(command),
+        Command::Backup(command) => commands::backup::run(command),
     }
 }

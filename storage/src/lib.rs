@@ -13,6 +13,7 @@ mod mem;
 mod records;
 mod recovery;
 mod rocks;
+pub mod sim;
 mod store;
 mod verify;
 

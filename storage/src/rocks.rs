@@ -122,11 +122,64 @@ impl RocksStore {
         &self.path
     }
 
-    /// A consistent copy of the ledger in `dir` (hard links where possible), taken while the
-    /// store is in use.
-    pub fn checkpoint_to(&self, dir: &Path) -> Result<(), StoreError> {
-        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(io)?;
-        checkpoint.create_checkpoint(dir).map_err(io)
+    /// Opens an existing ledger for reading only, without taking its lock, so that it can be
+    /// read (backed up, verified) while a validator writes to it. The view is the ledger as of
+    /// the moment it is opened; writes through it fail.
+    pub fn open_read_only(path: &Path, config: &RocksConfig) -> Result<Self, StoreError> {
+        if !path.join("CURRENT").exists() {
+            return Err(if path.exists() {
+                StoreError::Foreign {
+                    path: path.to_path_buf(),
+                    detail: "no RocksDB database".into(),
+                }
+            } else {
+                StoreError::Missing(path.to_path_buf())
+            });
+        }
+        let options = db_options(config);
+        check_tables(path, &options)?;
+        let descriptors = TABLES
+            .iter()
+            .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config)));
+        let db = DB::open_cf_descriptors_read_only(&options, path, descriptors, false)
+            .map_err(|e| open_error(path, e))?;
+        let store = RocksStore {
+            db,
+            path: path.to_path_buf(),
+            write_options: WriteOptions::default(),
+            writing: Mutex::new(()),
+        };
+        store.check_schema(true)?;
+        Ok(store)
+    }
+
+    /// Copies every record of this ledger, as sealed on disk, into a new ledger at `to` (which
+    /// must not hold one), table by table in batches. With a read-only source the copy is the
+    /// consistent view the source was opened on. Returns the records copied.
+    pub fn copy_to(&self, to: &Path, config: &RocksConfig) -> Result<u64, StoreError> {
+        if to.join("CURRENT").exists() {
+            return Err(StoreError::Foreign {
+                path: to.to_path_buf(),
+                detail: "a database is already there; refusing to overwrite it".into(),
+            });
+        }
+        let target = RocksStore::open(to, config)?;
+        let mut copied = 0u64;
+        for table in TABLES {
+            let mut wb = rocksdb::WriteBatch::default();
+            for item in self.db.iterator_cf(self.table(table), IteratorMode::Start) {
+                let (key, sealed) = item.map_err(io)?;
+                unseal(table, &key, &sealed)?;
+                wb.put_cf(target.table(table), &key, &sealed);
+                copied += 1;
+                if wb.len() >= 10_000 {
+                    target.db.write(std::mem::take(&mut wb)).map_err(io)?;
+                }
+            }
+            target.db.write(wb).map_err(io)?;
+        }
+        target.db.flush_wal(true).map_err(io)?;
+        Ok(copied)
     }
 
     fn check_schema(&self, existed: bool) -> Result<(), StoreError> {

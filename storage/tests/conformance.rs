@@ -12,13 +12,7 @@ use votegraph_storage::{
 };
 
 fn commit_all(store: &dyn Store, rounds: &[RoundCommit]) -> LedgerHead {
-    let mut head = store.head().unwrap();
-    for round in rounds {
-        let (batch, next) = round_batch(&head, round);
-        store.write(batch).unwrap();
-        head = next;
-    }
-    head
+    votegraph_storage::sim::commit_rounds(store, rounds).unwrap()
 }
 
 fn put_events(store: &dyn Store, ordered: &[OrderedEvent]) {

@@ -2,7 +2,7 @@
 //! leaves the data as it was; alterations are reported with their location.
 
 use std::path::Path;
-use votegraph_storage::{verify_chain, RocksConfig, RocksStore, Store, StoreError, SCHEMA_VERSION};
+use votegraph_storage::{verify_chain, RocksConfig, RocksStore, StoreError, SCHEMA_VERSION};
 
 mod common;
 
@@ -17,12 +17,7 @@ fn config() -> RocksConfig {
 
 fn ledger_with_rounds(path: &Path) {
     let store = RocksStore::open(path, &config()).unwrap();
-    let mut head = store.head().unwrap();
-    for round in common::decided_rounds(300, 11) {
-        let (batch, next) = votegraph_storage::round_batch(&head, &round);
-        store.write(batch).unwrap();
-        head = next;
-    }
+    votegraph_storage::sim::commit_rounds(&store, &common::decided_rounds(300, 11)).unwrap();
 }
 
 fn listing(path: &Path) -> Vec<(String, Vec<u8>)> {

@@ -1,1 +1,2 @@
+pub mod backup;
 pub mod consensus;

@@ -1,0 +1,86 @@
+//! Backups: a copy taken while a validator writes to the ledger is an identical, verifying
+//! ledger as of the moment it was taken.
+
+mod common;
+
+use votegraph_storage::sim::commit_rounds;
+use votegraph_storage::{verify_chain, RocksConfig, RocksStore, Store, StoreError};
+
+fn config() -> RocksConfig {
+    RocksConfig {
+        fsync: false,
+        ..RocksConfig::default()
+    }
+}
+
+fn same_ledger(a: &dyn Store, b: &dyn Store) {
+    let head = a.head().unwrap();
+    assert_eq!(b.head().unwrap(), head);
+    assert_eq!(
+        a.transactions(0, usize::MAX).unwrap(),
+        b.transactions(0, usize::MAX).unwrap()
+    );
+    for index in 0..head.next_order_index {
+        assert_eq!(a.order(index).unwrap(), b.order(index).unwrap());
+    }
+    assert_eq!(a.all_event_ids().unwrap(), b.all_event_ids().unwrap());
+    for round in 1..=head.last_decided_round {
+        let key = format!("round/{round}");
+        assert_eq!(
+            a.state(key.as_bytes()).unwrap(),
+            b.state(key.as_bytes()).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_copy_taken_while_the_ledger_is_written_is_identical_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, backup) = (dir.path().join("ledger"), dir.path().join("backup"));
+    let rounds = common::decided_rounds(600, 31);
+    let (first, later) = rounds.split_at(rounds.len() / 2);
+    let writer = RocksStore::open(&ledger, &config()).unwrap();
+    commit_rounds(&writer, first).unwrap();
+    let snapshot = RocksStore::open_read_only(&ledger, &config()).unwrap();
+    commit_rounds(&writer, later).unwrap();
+    let copied = snapshot.copy_to(&backup, &config()).unwrap();
+    assert!(copied > 100);
+    let restored = RocksStore::open(&backup, &config()).unwrap();
+    same_ledger(&snapshot, &restored);
+    verify_chain(&restored).unwrap();
+    assert!(
+        writer.head().unwrap().next_order_index > restored.head().unwrap().next_order_index,
+        "later writes are not in the copy"
+    );
+}
+
+#[test]
+fn a_copy_never_overwrites_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    commit_rounds(
+        &RocksStore::open(&a, &config()).unwrap(),
+        &common::decided_rounds(200, 1),
+    )
+    .unwrap();
+    drop(RocksStore::open(&b, &config()).unwrap());
+    let source = RocksStore::open_read_only(&a, &config()).unwrap();
+    assert!(matches!(
+        source.copy_to(&b, &config()),
+        Err(StoreError::Foreign { .. })
+    ));
+}
+
+#[test]
+fn a_read_only_open_of_nothing_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none");
+    assert!(matches!(
+        RocksStore::open_read_only(&missing, &config()),
+        Err(StoreError::Missing(_))
+    ));
+    assert!(matches!(
+        RocksStore::open_read_only(dir.path(), &config()),
+        Err(StoreError::Foreign { .. })
+    ));
+}
