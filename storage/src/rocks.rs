@@ -153,6 +153,34 @@ impl RocksStore {
         Ok(store)
     }
 
+    /// Drops from the event tables every event born before `birth_round` (the order log, the
+    /// transactions and the state stay). For validators that do not keep full history: events
+    /// two ancient windows behind the latest decided round are never needed by consensus again,
+    /// but an auditor re-running consensus needs them all, so keeping them is the default.
+    /// Returns the number of events dropped.
+    pub fn prune_events_born_before(&self, birth_round: Round) -> Result<u64, StoreError> {
+        let _writing = self.writing.lock().expect("write lock poisoned");
+        let mut wb = rocksdb::WriteBatch::default();
+        let mut dropped = 0u64;
+        for item in self.db.iterator_cf(self.table(EVENTS), IteratorMode::Start) {
+            let (key, sealed) = item.map_err(io)?;
+            let bytes = unseal(EVENTS, &key, &sealed)?;
+            if event_birth_round(&key, bytes)? < birth_round {
+                let creator = u32::from_le_bytes(bytes[1..5].try_into().expect("checked length"));
+                let seq = u64::from_le_bytes(bytes[5..13].try_into().expect("checked length"));
+                let id =
+                    EventId(key.as_ref().try_into().map_err(|_| {
+                        StoreError::corrupt(EVENTS, &key, "key is not an event id")
+                    })?);
+                wb.delete_cf(self.table(EVENTS), &key);
+                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator, seq, &id));
+                dropped += 1;
+            }
+        }
+        self.db.write_opt(wb, &self.write_options).map_err(io)?;
+        Ok(dropped)
+    }
+
     /// Copies every record of this ledger, as sealed on disk, into a new ledger at `to` (which
     /// must not hold one), table by table in batches. With a read-only source the copy is the
     /// consistent view the source was opened on. Returns the records copied.
@@ -444,4 +472,13 @@ fn event_id_of(key: &[u8]) -> Result<EventId, StoreError> {
         .and_then(|id| id.try_into().ok())
         .map(EventId)
         .ok_or_else(|| StoreError::corrupt(BY_CREATOR, key, "key is not creator, sequence and id"))
+}
+
+/// The birth round of an encoded event: bytes 13..21 of the canonical encoding (after the
+/// version, the creator and the sequence number; see the consensus crate's `encoding`).
+fn event_birth_round(key: &[u8], bytes: &[u8]) -> Result<Round, StoreError> {
+    let field = bytes
+        .get(13..21)
+        .ok_or_else(|| StoreError::corrupt(EVENTS, key, "event shorter than its header"))?;
+    Ok(u64::from_le_bytes(field.try_into().expect("8 bytes")))
 }

@@ -1,0 +1,107 @@
+//! A full disk: writes fail with a precise error, nothing acknowledged is lost, the failed batch
+//! is absent as a whole, and the ledger opens and verifies once there is space again. Uses a
+//! real 3 MiB tmpfs, so it needs root (as `make test` on the project's machines has).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use votegraph_storage::{round_batch, verify_chain, RocksConfig, RocksStore, Store, StoreError};
+
+struct TinyFs(PathBuf);
+
+impl TinyFs {
+    fn mount(path: &Path, size: &str) -> Option<TinyFs> {
+        std::fs::create_dir_all(path).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        ok.then(|| TinyFs(path.to_path_buf()))
+    }
+
+    fn grow(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_full_disk_fails_writes_precisely_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = TinyFs::mount(&dir.path().join("tiny"), "3m") else {
+        assert!(!is_root(), "root could not mount a tmpfs");
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let ledger = fs.0.join("ledger");
+    let config = RocksConfig {
+        fsync: true,
+        write_buffer_bytes: 256 * 1024,
+        block_cache_bytes: 1 << 20,
+        ..RocksConfig::default()
+    };
+    let rounds = common::decided_rounds(6000, 17);
+    let store = RocksStore::open(&ledger, &config).unwrap();
+    let mut head = store.head().unwrap();
+    let mut failure = None;
+    for round in &rounds {
+        let (batch, next) = round_batch(&head, round);
+        match store.write(batch) {
+            Ok(()) => head = next,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let failure = failure.expect("3 MiB fills up");
+    match &failure {
+        StoreError::Io(detail) => assert!(detail.to_lowercase().contains("space"), "{detail}"),
+        other => panic!("expected an I/O error about space, got {other}"),
+    }
+    drop(store);
+    fs.grow("64m");
+    let reopened = RocksStore::open(&ledger, &config).unwrap();
+    let report = verify_chain(&reopened).unwrap();
+    let after = reopened.head().unwrap();
+    assert!(
+        after.next_order_index >= head.next_order_index,
+        "every acknowledged round is there"
+    );
+    assert_eq!(report.transactions, after.next_transaction_index);
+    // The failed round is absent or whole (it may have reached the log before the error):
+    // the ledger ends on a round boundary.
+    let boundaries: Vec<u64> = rounds
+        .iter()
+        .scan(0u64, |n, r| {
+            *n += r.ordered.len() as u64;
+            Some(*n)
+        })
+        .collect();
+    let end = after.next_order_index;
+    assert!(
+        end == 0 || boundaries.contains(&end),
+        "the ledger ends inside a round, at {end}"
+    );
+}
