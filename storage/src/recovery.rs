@@ -30,6 +30,9 @@ pub struct Recovered {
     pub engine: Engine,
     /// Events whose order the replay reproduced and checked.
     pub events_checked: u64,
+    /// Events the replay ordered beyond the stored head: rounds decided before a crash whose
+    /// batch was not written. The node commits them before anything else.
+    pub pending: Vec<votegraph_consensus::OrderedEvent>,
 }
 
 /// Rebuilds the engine from every stored event (parents first) and checks each event the
@@ -63,6 +66,7 @@ pub fn rebuild_engine(
     let mut engine = Engine::new(config, members, local)?;
     let head = store.head()?;
     let mut checked = 0u64;
+    let mut pending = Vec::new();
     for event in parents_first(events) {
         let id = event.id();
         engine
@@ -76,6 +80,8 @@ pub fn rebuild_engine(
                 if o.order < head.next_order_index {
                     check_against_store(store, &o)?;
                     checked += 1;
+                } else {
+                    pending.push(o);
                 }
             }
         }
@@ -91,6 +97,7 @@ pub fn rebuild_engine(
     Ok(Recovered {
         engine,
         events_checked: checked,
+        pending,
     })
 }
 
@@ -103,6 +110,8 @@ fn check_against_store(
         s.event_id == o.event.id()
             && s.round_received == o.round_received
             && s.consensus_timestamp_ns == o.consensus_timestamp_ns
+            && s.first_transaction_index == o.first_transaction_index
+            && s.transaction_count as usize == o.event.transactions().len()
     });
     if matches {
         return Ok(());

@@ -99,7 +99,9 @@ impl RocksStore {
         }
         let options = db_options(config);
         if existed {
-            check_tables(path, &options)?;
+            // Refuse a foreign or other-version ledger before opening it for writing, which
+            // would already add files to it.
+            drop(RocksStore::open_read_only(path, config)?);
         }
         let descriptors = TABLES
             .iter()
@@ -114,7 +116,9 @@ impl RocksStore {
             write_options,
             writing: Mutex::new(()),
         };
-        store.check_schema(existed)?;
+        if !store.check_schema()? {
+            store.write_schema()?;
+        }
         Ok(store)
     }
 
@@ -149,7 +153,7 @@ impl RocksStore {
             write_options: WriteOptions::default(),
             writing: Mutex::new(()),
         };
-        store.check_schema(true)?;
+        store.check_schema()?;
         Ok(store)
     }
 
@@ -210,38 +214,53 @@ impl RocksStore {
         Ok(copied)
     }
 
-    fn check_schema(&self, existed: bool) -> Result<(), StoreError> {
-        let meta = self.table(META);
-        match self.db.get_cf(meta, SCHEMA_KEY).map_err(io)? {
-            None if existed => Err(StoreError::Foreign {
+    /// True when the ledger has this build's schema version, false when it has none yet (a
+    /// new ledger, or one whose creator died before writing it: then it must be empty).
+    fn check_schema(&self) -> Result<bool, StoreError> {
+        let Some(sealed) = self.db.get_cf(self.table(META), SCHEMA_KEY).map_err(io)? else {
+            if self.is_empty()? {
+                return Ok(false);
+            }
+            return Err(StoreError::Foreign {
                 path: self.path.clone(),
                 detail: "no votegraph schema version".into(),
-            }),
-            None => {
-                let mut wb = rocksdb::WriteBatch::default();
-                wb.put_cf(
-                    meta,
-                    SCHEMA_KEY,
-                    seal(META, SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().to_vec()),
-                );
-                self.db.write_opt(wb, &self.write_options).map_err(io)
-            }
-            Some(sealed) => {
-                let bytes = unseal(META, SCHEMA_KEY, &sealed)?;
-                let found = u32::from_le_bytes(bytes.try_into().map_err(|_| {
-                    StoreError::corrupt(META, SCHEMA_KEY, "schema version is not 4 bytes")
-                })?);
-                if found == SCHEMA_VERSION {
-                    Ok(())
-                } else {
-                    Err(StoreError::SchemaVersion {
-                        path: self.path.clone(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    })
-                }
+            });
+        };
+        let bytes = unseal(META, SCHEMA_KEY, &sealed)?;
+        let found =
+            u32::from_le_bytes(bytes.try_into().map_err(|_| {
+                StoreError::corrupt(META, SCHEMA_KEY, "schema version is not 4 bytes")
+            })?);
+        if found == SCHEMA_VERSION {
+            Ok(true)
+        } else {
+            Err(StoreError::SchemaVersion {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            })
+        }
+    }
+
+    fn write_schema(&self) -> Result<(), StoreError> {
+        let mut wb = rocksdb::WriteBatch::default();
+        let value = seal(META, SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().to_vec());
+        wb.put_cf(self.table(META), SCHEMA_KEY, value);
+        self.db.write_opt(wb, &self.write_options).map_err(io)
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        for table in TABLES {
+            if let Some(item) = self
+                .db
+                .iterator_cf(self.table(table), IteratorMode::Start)
+                .next()
+            {
+                item.map_err(io)?;
+                return Ok(false);
             }
         }
+        Ok(true)
     }
 
     fn table(&self, name: Table) -> &rocksdb::ColumnFamily {
@@ -359,7 +378,8 @@ fn check_tables(path: &Path, options: &Options) -> Result<(), StoreError> {
 
 fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
     let detail = e.into_string();
-    if detail.to_lowercase().contains("lock") {
+    let locked = detail.contains("While lock file") || detail.contains("lock hold by");
+    if locked {
         StoreError::Locked {
             path: path.to_path_buf(),
             detail,

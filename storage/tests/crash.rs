@@ -93,7 +93,7 @@ fn acknowledged_batches_survive_sigkill() {
             ])
             .env(CHILD_ENV, &ledger)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let wait_for = 1 + rng.below(40);
@@ -109,6 +109,10 @@ fn acknowledged_batches_survive_sigkill() {
                 }
             }
         }
+        assert_eq!(
+            seen, wait_for,
+            "seed {seed} kill {kill}: the child stopped early"
+        );
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let store = RocksStore::open(&ledger, &config()).unwrap();

@@ -113,3 +113,48 @@ fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_differe
         other => panic!("expected an order mismatch at 40, got {:?}", other.err()),
     }
 }
+
+/// A round decided just before a crash, whose batch was never written, comes back from the
+/// replay as pending, ready to be committed where the ledger stopped.
+#[test]
+fn rounds_decided_but_not_committed_before_a_crash_are_returned_pending() {
+    let store = MemStore::new();
+    run_validator(&store, 600);
+    let full = store.head().unwrap();
+    // The same events, with every decided round's batch lost.
+    let crashed = MemStore::new();
+    let mut batch = Batch::new();
+    for id in store.all_event_ids().unwrap() {
+        let bytes = store.event(&id).unwrap().unwrap();
+        let event =
+            votegraph_consensus::UncheckedEvent::decode(&bytes, &Default::default()).unwrap();
+        batch.put_event(
+            id,
+            event.unsigned.creator,
+            event.unsigned.creator_seq,
+            bytes,
+        );
+    }
+    crashed.write(batch).unwrap();
+    let recovered = rebuild_engine(&crashed, EngineConfig::default(), member_set(4), None).unwrap();
+    assert_eq!(recovered.events_checked, 0);
+    assert_eq!(recovered.pending.len() as u64, full.next_order_index);
+    assert!(recovered
+        .pending
+        .iter()
+        .enumerate()
+        .all(|(i, o)| o.order == i as u64));
+    let (batch, head) = round_batch(
+        &crashed.head().unwrap(),
+        &RoundCommit {
+            round: recovered.engine.last_decided_round(),
+            ordered: recovered.pending,
+            ..RoundCommit::default()
+        },
+    );
+    crashed.write(batch).unwrap();
+    assert_eq!(
+        head.chain_head, full.chain_head,
+        "committing the pending events restores the ledger"
+    );
+}

@@ -140,7 +140,10 @@ fn a_newer_schema_version_is_refused() {
             })
         },
     );
-    match RocksStore::open(&path, &config()) {
+    let before = listing(&path);
+    let refused = RocksStore::open(&path, &config());
+    assert_eq!(listing(&path), before, "the refused ledger was not touched");
+    match refused {
         Err(StoreError::SchemaVersion {
             found, supported, ..
         }) => {
