@@ -5,7 +5,7 @@
 //! in the order) live in one place.
 
 use crate::error::StoreError;
-use crate::records::{LedgerHead, OrderRecord, TransactionRecord};
+use crate::records::{next_chain_hash, LedgerHead, OrderRecord, TransactionRecord};
 use votegraph_consensus::{EventId, MemberId, Round};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,48 +96,158 @@ impl Batch {
         self.ops.push(Op::SetHead(head));
     }
 
-    /// Checks the batch continues the ledger: order and transaction indexes follow `head`
-    /// without gaps, and a new head, if any, matches what the batch appends.
+    /// Checks the batch continues the ledger exactly: order and transaction indexes follow
+    /// `head` without gaps; each order record's transactions follow it (its event, positions
+    /// 0..count, strictly increasing timestamps); every chain hash is the recomputed one; and a
+    /// batch that appends ends with exactly one new head equal to what it appends.
     pub(crate) fn check_continues(&self, head: &LedgerHead) -> Result<(), StoreError> {
-        let mut next_order = head.next_order_index;
-        let mut next_tx = head.next_transaction_index;
+        let mut expected = *head;
+        let mut open: Option<OpenRecord> = None;
+        let mut new_head = None;
+        let mut appends = false;
         for op in &self.ops {
+            let is_append = matches!(op, Op::PutOrder { .. } | Op::PutTransaction { .. });
+            if is_append && new_head.is_some() {
+                return Err(bad("records after the new head"));
+            }
+            appends |= is_append;
             match op {
-                Op::PutOrder { index, .. } => {
-                    if *index != next_order {
-                        return Err(StoreError::OrderGap {
-                            expected: next_order,
-                            got: *index,
-                        });
-                    }
-                    next_order += 1;
+                Op::PutOrder { index, record } => {
+                    close(&open)?;
+                    open = Some(append_order(&mut expected, *index, record)?);
                 }
-                Op::PutTransaction { index, .. } => {
-                    if *index != next_tx {
-                        return Err(StoreError::TransactionGap {
-                            expected: next_tx,
-                            got: *index,
-                        });
-                    }
-                    next_tx += 1;
+                Op::PutTransaction { index, record } => {
+                    append_transaction(&mut expected, &mut open, *index, record)?;
                 }
                 Op::SetHead(new) => {
-                    if new.next_order_index != next_order {
-                        return Err(StoreError::OrderGap {
-                            expected: next_order,
-                            got: new.next_order_index,
-                        });
-                    }
-                    if new.next_transaction_index != next_tx {
-                        return Err(StoreError::TransactionGap {
-                            expected: next_tx,
-                            got: new.next_transaction_index,
-                        });
+                    if new_head.replace(new).is_some() {
+                        return Err(bad("two new heads"));
                     }
                 }
                 _ => {}
             }
         }
-        Ok(())
+        close(&open)?;
+        match new_head {
+            None if appends => Err(bad("records appended without a new head")),
+            None => Ok(()),
+            Some(new) => check_new_head(new, &expected),
+        }
     }
+}
+
+/// The order record whose transactions the batch is appending.
+struct OpenRecord {
+    index: u64,
+    event_id: EventId,
+    remaining: u32,
+    next_position: u32,
+}
+
+fn bad(detail: impl Into<String>) -> StoreError {
+    StoreError::BadBatch(detail.into())
+}
+
+fn close(open: &Option<OpenRecord>) -> Result<(), StoreError> {
+    match open {
+        Some(o) if o.remaining > 0 => Err(bad(format!(
+            "order record {} lacks {} of its transactions",
+            o.index, o.remaining
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn append_order(
+    expected: &mut LedgerHead,
+    index: u64,
+    record: &OrderRecord,
+) -> Result<OpenRecord, StoreError> {
+    if index != expected.next_order_index {
+        return Err(StoreError::OrderGap {
+            expected: expected.next_order_index,
+            got: index,
+        });
+    }
+    if record.first_transaction_index != expected.next_transaction_index {
+        return Err(bad(format!(
+            "order record {index} starts at transaction {}, not {}",
+            record.first_transaction_index, expected.next_transaction_index
+        )));
+    }
+    let chain = next_chain_hash(&expected.order_chain_head, &record.unhashed_encoding());
+    if chain != record.chain_hash {
+        return Err(bad(format!(
+            "order record {index} does not continue the order chain"
+        )));
+    }
+    expected.order_chain_head = chain;
+    expected.next_order_index += 1;
+    Ok(OpenRecord {
+        index,
+        event_id: record.event_id,
+        remaining: record.transaction_count,
+        next_position: 0,
+    })
+}
+
+fn append_transaction(
+    expected: &mut LedgerHead,
+    open: &mut Option<OpenRecord>,
+    index: u64,
+    record: &TransactionRecord,
+) -> Result<(), StoreError> {
+    if index != expected.next_transaction_index {
+        return Err(StoreError::TransactionGap {
+            expected: expected.next_transaction_index,
+            got: index,
+        });
+    }
+    let owner = open.as_mut().filter(|o| {
+        o.remaining > 0 && o.event_id == record.event_id && o.next_position == record.position
+    });
+    let Some(owner) = owner else {
+        return Err(bad(format!(
+            "transaction {index} does not belong to the order record before it"
+        )));
+    };
+    if index > 0 && record.consensus_timestamp_ns <= expected.last_transaction_timestamp_ns {
+        return Err(bad(format!(
+            "transaction {index} is not later than the one before"
+        )));
+    }
+    let chain = next_chain_hash(&expected.chain_head, &record.unhashed_encoding());
+    if chain != record.chain_hash {
+        return Err(bad(format!(
+            "transaction {index} does not continue the hash chain"
+        )));
+    }
+    owner.remaining -= 1;
+    owner.next_position += 1;
+    expected.chain_head = chain;
+    expected.next_transaction_index += 1;
+    expected.last_transaction_timestamp_ns = record.consensus_timestamp_ns;
+    Ok(())
+}
+
+fn check_new_head(new: &LedgerHead, expected: &LedgerHead) -> Result<(), StoreError> {
+    if new.next_order_index != expected.next_order_index {
+        return Err(StoreError::OrderGap {
+            expected: expected.next_order_index,
+            got: new.next_order_index,
+        });
+    }
+    if new.next_transaction_index != expected.next_transaction_index {
+        return Err(StoreError::TransactionGap {
+            expected: expected.next_transaction_index,
+            got: new.next_transaction_index,
+        });
+    }
+    let same = new.chain_head == expected.chain_head
+        && new.order_chain_head == expected.order_chain_head
+        && new.last_transaction_timestamp_ns == expected.last_transaction_timestamp_ns;
+    if !same {
+        return Err(bad("the new head does not match the records appended"));
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! becomes one batch, written atomically.
 
 use crate::batch::Batch;
-use crate::records::{LedgerHead, OrderRecord, TransactionRecord};
+use crate::records::{next_chain_hash, LedgerHead, OrderRecord, TransactionRecord};
 use votegraph_consensus::{OrderedEvent, Round};
 
 /// What one decided round changes.
@@ -24,16 +24,17 @@ pub fn round_batch(head: &LedgerHead, commit: &RoundCommit) -> (Batch, LedgerHea
     let mut next = *head;
     for ordered in &commit.ordered {
         let event = &ordered.event;
-        batch.put_order(
-            ordered.order,
-            OrderRecord {
-                event_id: event.id(),
-                round_received: ordered.round_received,
-                consensus_timestamp_ns: ordered.consensus_timestamp_ns,
-                first_transaction_index: ordered.first_transaction_index,
-                transaction_count: event.transactions().len() as u32,
-            },
-        );
+        let mut record = OrderRecord {
+            event_id: event.id(),
+            round_received: ordered.round_received,
+            consensus_timestamp_ns: ordered.consensus_timestamp_ns,
+            first_transaction_index: ordered.first_transaction_index,
+            transaction_count: event.transactions().len() as u32,
+            chain_hash: [0; 32],
+        };
+        record.chain_hash = next_chain_hash(&next.order_chain_head, &record.unhashed_encoding());
+        next.order_chain_head = record.chain_hash;
+        batch.put_order(ordered.order, record);
         next.next_order_index = ordered.order + 1;
         let stamped = event
             .transactions()

@@ -34,6 +34,10 @@ pub enum StoreError {
     TransactionGap { expected: u64, got: u64 },
     #[error("hash chain broken at transaction {index}: {detail}")]
     ChainBroken { index: u64, detail: String },
+    #[error("order log broken at order index {index}: {detail}")]
+    OrderLogBroken { index: u64, detail: String },
+    #[error("batch refused: {0}")]
+    BadBatch(String),
     #[error("storage I/O failed: {0}")]
     Io(String),
 }

@@ -14,6 +14,8 @@ pub struct LedgerHead {
     pub next_transaction_index: u64,
     /// Running hash over every transaction record so far (all zero for an empty ledger).
     pub chain_head: [u8; 32],
+    /// Running hash over every order record so far (all zero for an empty ledger).
+    pub order_chain_head: [u8; 32],
     /// Latest round whose order is committed.
     pub last_decided_round: Round,
     /// Consensus timestamp of the last committed transaction (0 when none).
@@ -28,6 +30,8 @@ pub struct OrderRecord {
     pub consensus_timestamp_ns: TimestampNs,
     pub first_transaction_index: u64,
     pub transaction_count: u32,
+    /// `blake3(previous order chain head || unhashed encoding of this record)`.
+    pub chain_hash: [u8; 32],
 }
 
 /// One ordered transaction and the running hash of the chain up to and including it.
@@ -128,6 +132,7 @@ impl LedgerHead {
         out.extend_from_slice(&self.next_order_index.to_le_bytes());
         out.extend_from_slice(&self.next_transaction_index.to_le_bytes());
         out.extend_from_slice(&self.chain_head);
+        out.extend_from_slice(&self.order_chain_head);
         out.extend_from_slice(&self.last_decided_round.to_le_bytes());
         out.extend_from_slice(&self.last_transaction_timestamp_ns.to_le_bytes());
         out
@@ -139,6 +144,7 @@ impl LedgerHead {
             next_order_index: r.u64()?,
             next_transaction_index: r.u64()?,
             chain_head: r.hash()?,
+            order_chain_head: r.hash()?,
             last_decided_round: r.u64()?,
             last_transaction_timestamp_ns: r.u64()?,
         };
@@ -148,13 +154,20 @@ impl LedgerHead {
 }
 
 impl OrderRecord {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The bytes the order chain hashes: everything but the chain hash itself.
+    pub fn unhashed_encoding(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(self.event_id.as_bytes());
         out.extend_from_slice(&self.round_received.to_le_bytes());
         out.extend_from_slice(&self.consensus_timestamp_ns.to_le_bytes());
         out.extend_from_slice(&self.first_transaction_index.to_le_bytes());
         out.extend_from_slice(&self.transaction_count.to_le_bytes());
+        out
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = self.unhashed_encoding();
+        out.extend_from_slice(&self.chain_hash);
         out
     }
 
@@ -166,6 +179,7 @@ impl OrderRecord {
             consensus_timestamp_ns: r.u64()?,
             first_transaction_index: r.u64()?,
             transaction_count: r.u32()?,
+            chain_hash: r.hash()?,
         };
         r.finish()?;
         Ok(record)
@@ -185,10 +199,7 @@ impl TransactionRecord {
 
     /// The chain head after this record, given the head before it.
     pub fn next_chain_hash(previous: &[u8; 32], unhashed: &[u8]) -> [u8; 32] {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(previous);
-        hasher.update(unhashed);
-        *hasher.finalize().as_bytes()
+        next_chain_hash(previous, unhashed)
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -212,6 +223,14 @@ impl TransactionRecord {
             chain_hash,
         })
     }
+}
+
+/// `blake3(previous || unhashed)`: one link of a running hash chain.
+pub fn next_chain_hash(previous: &[u8; 32], unhashed: &[u8]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(previous);
+    hasher.update(unhashed);
+    *hasher.finalize().as_bytes()
 }
 
 /// Big-endian key of an index, so that keys sort numerically.
@@ -260,6 +279,7 @@ mod tests {
             next_order_index: 5,
             next_transaction_index: 9,
             chain_head: [3; 32],
+            order_chain_head: [5; 32],
             last_decided_round: 7,
             last_transaction_timestamp_ns: 11,
         };
@@ -273,6 +293,7 @@ mod tests {
             consensus_timestamp_ns: 3,
             first_transaction_index: 4,
             transaction_count: 5,
+            chain_hash: [6; 32],
         };
         assert_eq!(
             OrderRecord::decode("order", b"", &order.encode()).unwrap(),

@@ -1,9 +1,10 @@
-//! Chain verification: recomputes the running hash over every transaction record and checks
-//! it against each record and the head, and that the order log accounts for every
-//! transaction. Any altered, missing or reordered record is reported at its index.
+//! Chain verification: walks the order log and, for each order record, its transactions;
+//! recomputes both running hashes (over order records and over transaction records) and checks
+//! every record, the links between them and the head. Any altered, missing, inserted or
+//! reordered record is reported at its index.
 
 use crate::error::StoreError;
-use crate::records::TransactionRecord;
+use crate::records::{next_chain_hash, LedgerHead, OrderRecord};
 use crate::store::Store;
 
 /// What a verification covered.
@@ -12,77 +13,110 @@ pub struct ChainReport {
     pub events_ordered: u64,
     pub transactions: u64,
     pub chain_head: [u8; 32],
+    pub order_chain_head: [u8; 32],
 }
-
-const PAGE: usize = 4096;
 
 /// Verifies the whole ledger in `store`; the first discrepancy is the error.
 pub fn verify_chain(store: &dyn Store) -> Result<ChainReport, StoreError> {
     let head = store.head()?;
-    let mut chain = [0u8; 32];
-    let mut expected_index = 0u64;
-    loop {
-        let page = store.transactions(expected_index, PAGE)?;
-        if page.is_empty() {
-            break;
-        }
-        for (index, record) in page {
-            if index != expected_index {
-                return Err(StoreError::ChainBroken {
-                    index: expected_index,
-                    detail: format!("record missing (next stored index is {index})"),
-                });
-            }
-            chain = TransactionRecord::next_chain_hash(&chain, &record.unhashed_encoding());
-            if chain != record.chain_hash {
-                return Err(StoreError::ChainBroken {
-                    index,
-                    detail: "running hash differs from the recomputed one".into(),
-                });
-            }
-            expected_index += 1;
-        }
+    let mut walked = LedgerHead::default();
+    for index in 0..head.next_order_index {
+        let record = store
+            .order(index)?
+            .ok_or_else(|| StoreError::OrderLogBroken {
+                index,
+                detail: "record missing".into(),
+            })?;
+        check_order_record(index, &record, &mut walked)?;
+        check_transactions(store, &record, &mut walked)?;
     }
-    if expected_index != head.next_transaction_index || chain != head.chain_head {
-        return Err(StoreError::ChainBroken {
-            index: expected_index,
-            detail: format!(
-                "head says {} transactions, the log holds {expected_index}, or its hash differs",
-                head.next_transaction_index
-            ),
+    check_nothing_beyond(store, &head)?;
+    if walked.chain_head != head.chain_head || walked.order_chain_head != head.order_chain_head {
+        return Err(StoreError::OrderLogBroken {
+            index: head.next_order_index,
+            detail: "the head's chain hashes differ from the recomputed ones".into(),
         });
     }
-    verify_order_log(store, head.next_order_index, head.next_transaction_index)?;
     Ok(ChainReport {
         events_ordered: head.next_order_index,
-        transactions: expected_index,
-        chain_head: chain,
+        transactions: walked.next_transaction_index,
+        chain_head: walked.chain_head,
+        order_chain_head: walked.order_chain_head,
     })
 }
 
-/// Each order record's transactions start where the previous record's ended.
-fn verify_order_log(store: &dyn Store, events: u64, transactions: u64) -> Result<(), StoreError> {
-    let mut next_tx = 0u64;
-    for index in 0..events {
-        let record = store.order(index)?.ok_or_else(|| StoreError::ChainBroken {
-            index: next_tx,
-            detail: format!("order record {index} missing"),
-        })?;
-        if record.first_transaction_index != next_tx {
-            return Err(StoreError::ChainBroken {
-                index: next_tx,
-                detail: format!(
-                    "order record {index} starts at transaction {}",
-                    record.first_transaction_index
-                ),
-            });
-        }
-        next_tx += u64::from(record.transaction_count);
+fn check_order_record(
+    index: u64,
+    record: &OrderRecord,
+    walked: &mut LedgerHead,
+) -> Result<(), StoreError> {
+    let chain = next_chain_hash(&walked.order_chain_head, &record.unhashed_encoding());
+    if chain != record.chain_hash {
+        return Err(StoreError::OrderLogBroken {
+            index,
+            detail: "running hash differs from the recomputed one".into(),
+        });
     }
-    if next_tx != transactions {
+    if record.first_transaction_index != walked.next_transaction_index {
+        return Err(StoreError::OrderLogBroken {
+            index,
+            detail: format!(
+                "starts at transaction {}, not {}",
+                record.first_transaction_index, walked.next_transaction_index
+            ),
+        });
+    }
+    walked.order_chain_head = chain;
+    walked.next_order_index = index + 1;
+    Ok(())
+}
+
+fn check_transactions(
+    store: &dyn Store,
+    record: &OrderRecord,
+    walked: &mut LedgerHead,
+) -> Result<(), StoreError> {
+    let count = record.transaction_count as usize;
+    let transactions = store.transactions(walked.next_transaction_index, count)?;
+    for position in 0..count {
+        let index = walked.next_transaction_index;
+        let broken = |detail: String| StoreError::ChainBroken { index, detail };
+        let (stored_index, tx) = transactions
+            .get(position)
+            .ok_or_else(|| broken("record missing".into()))?;
+        if *stored_index != index {
+            return Err(broken(format!(
+                "record missing (next stored index is {stored_index})"
+            )));
+        }
+        if tx.event_id != record.event_id || tx.position as usize != position {
+            return Err(broken(
+                "belongs to another event or position than its order record".into(),
+            ));
+        }
+        let chain = next_chain_hash(&walked.chain_head, &tx.unhashed_encoding());
+        if chain != tx.chain_hash {
+            return Err(broken(
+                "running hash differs from the recomputed one".into(),
+            ));
+        }
+        walked.chain_head = chain;
+        walked.next_transaction_index += 1;
+    }
+    Ok(())
+}
+
+fn check_nothing_beyond(store: &dyn Store, head: &LedgerHead) -> Result<(), StoreError> {
+    if store.order(head.next_order_index)?.is_some() {
+        return Err(StoreError::OrderLogBroken {
+            index: head.next_order_index,
+            detail: "a record lies beyond the head".into(),
+        });
+    }
+    if let Some((index, _)) = store.transactions(head.next_transaction_index, 1)?.first() {
         return Err(StoreError::ChainBroken {
-            index: next_tx,
-            detail: format!("the order log accounts for {next_tx} of {transactions} transactions"),
+            index: *index,
+            detail: "a record lies beyond the head".into(),
         });
     }
     Ok(())

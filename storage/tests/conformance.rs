@@ -7,8 +7,8 @@ use common::decided_rounds;
 use std::sync::Arc;
 use votegraph_consensus::{EventId, MemberId, OrderedEvent};
 use votegraph_storage::{
-    round_batch, verify_chain, Batch, LedgerHead, MemStore, RocksConfig, RocksStore, RoundCommit,
-    Store, StoreError,
+    round_batch, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, RocksConfig, RocksStore,
+    RoundCommit, Store, StoreError,
 };
 
 fn commit_all(store: &dyn Store, rounds: &[RoundCommit]) -> LedgerHead {
@@ -83,6 +83,56 @@ fn a_batch_with_an_order_gap_is_refused_whole(store: Arc<dyn Store>) {
     verify_chain(&*store).unwrap();
 }
 
+/// Batches that would leave records and head disagreeing are refused whole.
+fn malformed_batches_are_refused_whole(store: Arc<dyn Store>) {
+    let rounds = decided_rounds(300, 4);
+    let head = store.head().unwrap();
+    let round = rounds.iter().find(|r| !r.ordered.is_empty()).unwrap();
+    let first = &round.ordered[0];
+    assert!(first.event.transactions().len() > 1);
+    // An order record without its transactions and without a new head.
+    let mut record = OrderRecord {
+        event_id: first.event.id(),
+        round_received: first.round_received,
+        consensus_timestamp_ns: first.consensus_timestamp_ns,
+        first_transaction_index: 0,
+        transaction_count: first.event.transactions().len() as u32,
+        chain_hash: [0; 32],
+    };
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&head.order_chain_head);
+    hasher.update(&record.unhashed_encoding());
+    record.chain_hash = *hasher.finalize().as_bytes();
+    let mut incomplete = Batch::new();
+    incomplete.put_order(0, record);
+    // A whole round, then a second head.
+    let (mut two_heads, _) = round_batch(&head, round);
+    two_heads.set_head(head);
+    // Transactions whose consensus timestamps do not increase.
+    let mut flat = round.clone();
+    let stamp = flat.ordered[0].consensus_timestamp_ns;
+    flat.ordered[0]
+        .transaction_timestamps_ns
+        .iter_mut()
+        .for_each(|t| *t = stamp);
+    let (not_increasing, _) = round_batch(&head, &flat);
+    for (name, batch) in [
+        ("incomplete", incomplete),
+        ("two heads", two_heads),
+        ("not increasing", not_increasing),
+    ] {
+        match store.write(batch) {
+            Err(StoreError::BadBatch(detail)) => eprintln!("{name}: refused: {detail}"),
+            other => panic!("{name}: expected a refused batch, got {other:?}"),
+        }
+        assert_eq!(store.head().unwrap(), head, "{name}: nothing was written");
+        assert_eq!(store.order(0).unwrap(), None, "{name}: nothing was written");
+    }
+    let (good, _) = round_batch(&head, round);
+    store.write(good).unwrap();
+    verify_chain(&*store).unwrap();
+}
+
 fn events_are_found_by_id_and_by_creator_sequence(store: Arc<dyn Store>) {
     let rounds = decided_rounds(200, 3);
     let ordered: Vec<OrderedEvent> = rounds.iter().flat_map(|r| r.ordered.clone()).collect();
@@ -149,6 +199,11 @@ macro_rules! conformance {
             fn a_batch_with_an_order_gap_is_refused_whole() {
                 let (store, _dir) = $make;
                 super::a_batch_with_an_order_gap_is_refused_whole(store);
+            }
+            #[test]
+            fn malformed_batches_are_refused_whole() {
+                let (store, _dir) = $make;
+                super::malformed_batches_are_refused_whole(store);
             }
             #[test]
             fn events_are_found_by_id_and_by_creator_sequence() {

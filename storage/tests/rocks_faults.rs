@@ -198,3 +198,28 @@ fn a_flipped_byte_in_a_record_is_reported_with_its_table_and_key() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+#[test]
+fn swapped_order_records_with_valid_checksums_break_the_order_chain_at_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    ledger_with_rounds(&path);
+    let (a, b) = (20u64.to_be_bytes(), 21u64.to_be_bytes());
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+    {
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+        let cf = db.cf_handle("order").unwrap();
+        let mut va = db.get_cf(cf, a).unwrap().unwrap();
+        let mut vb = db.get_cf(cf, b).unwrap().unwrap();
+        let (ida, idb) = (va[..32].to_vec(), vb[..32].to_vec());
+        reseal("order", &a, &mut va, |v| v[..32].copy_from_slice(&idb));
+        reseal("order", &b, &mut vb, |v| v[..32].copy_from_slice(&ida));
+        db.put_cf(cf, a, va).unwrap();
+        db.put_cf(cf, b, vb).unwrap();
+    }
+    let store = RocksStore::open(&path, &config()).unwrap();
+    match verify_chain(&store) {
+        Err(StoreError::OrderLogBroken { index, .. }) => assert_eq!(index, 20),
+        other => panic!("expected the order log broken at 20, got {other:?}"),
+    }
+}
