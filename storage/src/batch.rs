@@ -120,7 +120,8 @@ impl Batch {
                     append_transaction(&mut expected, &mut open, *index, record)?;
                 }
                 Op::SetHead(new) => {
-                    if new_head.replace(new).is_some() {
+                    let previous = new_head.replace(new);
+                    if previous.is_some() {
                         return Err(bad("two new heads"));
                     }
                 }
