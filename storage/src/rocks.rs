@@ -185,21 +185,57 @@ impl RocksStore {
         Ok(dropped)
     }
 
-    /// Copies every record of this ledger, as sealed on disk, into a new ledger at `to` (which
-    /// must not hold one), table by table in batches. With a read-only source the copy is the
-    /// consistent view the source was opened on. Returns the records copied.
+    /// Copies every record of this ledger, as sealed on disk, into a new ledger at `to`, from
+    /// one snapshot of all tables (so the copy is consistent even while the ledger is written).
+    /// The copy is built in a staging directory beside `to`, verified, and only then renamed
+    /// to `to`: a copy that fails leaves nothing behind. `to` must not hold anything yet.
+    /// Returns the number of records copied.
     pub fn copy_to(&self, to: &Path, config: &RocksConfig) -> Result<u64, StoreError> {
-        if to.join("CURRENT").exists() {
+        let occupied = to.exists()
+            && std::fs::read_dir(to)
+                .map_err(|e| StoreError::Io(format!("reading {}: {e}", to.display())))?
+                .next()
+                .is_some();
+        if occupied {
             return Err(StoreError::Foreign {
                 path: to.to_path_buf(),
-                detail: "a database is already there; refusing to overwrite it".into(),
+                detail: "the directory is not empty; refusing to overwrite it".into(),
             });
         }
-        let target = RocksStore::open(to, config)?;
+        let name = to
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let staging = to.with_file_name(format!(".{name}.partial"));
+        let _ = std::fs::remove_dir_all(&staging);
+        let copied = self.copy_into(&staging, config);
+        let result = copied.and_then(|n| {
+            if to.exists() {
+                std::fs::remove_dir(to)
+                    .map_err(|e| StoreError::Io(format!("{}: {e}", to.display())))?;
+            }
+            std::fs::rename(&staging, to)
+                .map_err(|e| StoreError::Io(format!("moving the copy to {}: {e}", to.display())))?;
+            Ok(n)
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        result
+    }
+
+    fn copy_into(&self, staging: &Path, config: &RocksConfig) -> Result<u64, StoreError> {
+        let target = RocksStore::open(staging, config)?;
+        let snapshot = self.db.snapshot();
         let mut copied = 0u64;
         for table in TABLES {
+            let mut read = rocksdb::ReadOptions::default();
+            read.set_snapshot(&snapshot);
             let mut wb = rocksdb::WriteBatch::default();
-            for item in self.db.iterator_cf(self.table(table), IteratorMode::Start) {
+            for item in self
+                .db
+                .iterator_cf_opt(self.table(table), read, IteratorMode::Start)
+            {
                 let (key, sealed) = item.map_err(io)?;
                 unseal(table, &key, &sealed)?;
                 wb.put_cf(target.table(table), &key, &sealed);
@@ -211,6 +247,7 @@ impl RocksStore {
             target.db.write(wb).map_err(io)?;
         }
         target.db.flush_wal(true).map_err(io)?;
+        crate::verify::verify_chain(&target)?;
         Ok(copied)
     }
 

@@ -84,3 +84,38 @@ fn a_read_only_open_of_nothing_is_reported() {
         Err(StoreError::Foreign { .. })
     ));
 }
+
+#[test]
+fn a_copy_that_fails_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("source"), dir.path().join("target"));
+    commit_rounds(
+        &RocksStore::open(&source, &config()).unwrap(),
+        &common::decided_rounds(300, 2),
+    )
+    .unwrap();
+    {
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &source).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &source, cfs).unwrap();
+        let cf = db.cf_handle("transactions").unwrap();
+        let key = 9u64.to_be_bytes();
+        let mut value = db.get_cf(cf, key).unwrap().unwrap();
+        value[60] ^= 1;
+        db.put_cf(cf, key, value).unwrap();
+    }
+    let store = RocksStore::open_read_only(&source, &config()).unwrap();
+    assert!(matches!(
+        store.copy_to(&target, &config()),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(!target.exists(), "no partial ledger at the target");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("source")],
+        "no staging directory left"
+    );
+}
