@@ -36,6 +36,11 @@ pub fn round_batch(head: &LedgerHead, commit: &RoundCommit) -> (Batch, LedgerHea
         next.order_chain_head = record.chain_hash;
         batch.put_order(ordered.order, record);
         next.next_order_index = ordered.order + 1;
+        assert_eq!(
+            event.transactions().len(),
+            ordered.transaction_timestamps_ns.len(),
+            "the engine stamps every transaction of an ordered event"
+        );
         let stamped = event
             .transactions()
             .iter()

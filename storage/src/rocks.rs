@@ -140,7 +140,10 @@ impl RocksStore {
                 StoreError::Missing(path.to_path_buf())
             });
         }
-        let options = db_options(config);
+        let mut options = db_options(config);
+        // Open every table file now: a validator writing to the ledger may compact and delete
+        // files afterwards, and open handles keep them readable for this instance.
+        options.set_max_open_files(-1);
         check_tables(path, &options)?;
         let descriptors = TABLES
             .iter()
@@ -375,6 +378,9 @@ impl RocksStore {
 }
 
 fn check_creatable(path: &Path, config: &RocksConfig) -> Result<(), StoreError> {
+    if !config.create_if_missing {
+        return Err(StoreError::Missing(path.to_path_buf()));
+    }
     if path.exists() {
         let not_empty = std::fs::read_dir(path)
             .map_err(|e| StoreError::Io(format!("reading {}: {e}", path.display())))?
@@ -387,9 +393,6 @@ fn check_creatable(path: &Path, config: &RocksConfig) -> Result<(), StoreError> 
             });
         }
         return Ok(());
-    }
-    if !config.create_if_missing {
-        return Err(StoreError::Missing(path.to_path_buf()));
     }
     Ok(())
 }

@@ -45,6 +45,16 @@ fn a_missing_directory_is_reported_when_creation_is_off() {
     };
     assert!(matches!(RocksStore::open(&path, &config), Err(StoreError::Missing(p)) if p == path));
     assert!(!path.exists());
+    std::fs::create_dir(&path).unwrap();
+    assert!(matches!(
+        RocksStore::open(&path, &config),
+        Err(StoreError::Missing(_))
+    ));
+    assert_eq!(
+        std::fs::read_dir(&path).unwrap().count(),
+        0,
+        "nothing was created"
+    );
 }
 
 #[test]
