@@ -267,20 +267,7 @@ fn a_single_member_network_reaches_consensus() {
 /// say so and treat the two chains as a fork.
 #[test]
 fn a_chain_restarted_behind_an_ancient_self_parent_is_a_reported_fork() {
-    use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
-    let config = EngineConfig {
-        ancient_window_rounds: 3,
-        ..EngineConfig::default()
-    };
-    let mut engine = Engine::new(config, member_set(4), None).unwrap();
-    let mut stream = GossipStream::new(&GossipParams::new(4, 0, 3));
-    let mut last_timestamp = 0;
-    while engine.last_decided_round() < 12 {
-        let event = stream.next_event(engine.last_decided_round());
-        last_timestamp = event.timestamp_ns();
-        engine.insert(event).unwrap();
-    }
-    engine.drain_outputs();
+    let (mut engine, last_timestamp) = twelve_rounds_with_window_3(4, 3);
     let birth_round = engine.last_decided_round() + 1;
     let unsigned = UnsignedEvent {
         creator: MemberId(3),
@@ -337,18 +324,7 @@ fn late_first_event(
     Result<InsertOutcome, votegraph_consensus::InsertError>,
     VerifiedEvent,
 ) {
-    use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
-    let config = EngineConfig {
-        ancient_window_rounds: 3,
-        ..EngineConfig::default()
-    };
-    let mut engine = Engine::new(config, member_set(5), None).unwrap();
-    let mut stream = GossipStream::new(&GossipParams::new(4, 0, 4));
-    while engine.last_decided_round() < 12 {
-        let event = stream.next_event(engine.last_decided_round());
-        engine.insert(event).unwrap();
-    }
-    engine.drain_outputs();
+    let (mut engine, _) = twelve_rounds_with_window_3(5, 4);
     let unsigned = UnsignedEvent {
         creator: MemberId(4),
         creator_seq: 0,
@@ -471,20 +447,7 @@ fn buffered_events_are_released_parents_first_whatever_order_they_arrived_in() {
 /// events may reach a node after the new one; that is no fork, whatever the arrival order.
 #[test]
 fn an_honest_member_rejoining_after_a_long_partition_is_not_reported_as_forking() {
-    use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
-    let config = EngineConfig {
-        ancient_window_rounds: 3,
-        ..EngineConfig::default()
-    };
-    let mut engine = Engine::new(config, member_set(5), None).unwrap();
-    let mut stream = GossipStream::new(&GossipParams::new(4, 0, 6));
-    let mut last_timestamp = 0;
-    while engine.last_decided_round() < 12 {
-        let event = stream.next_event(engine.last_decided_round());
-        last_timestamp = event.timestamp_ns();
-        engine.insert(event).unwrap();
-    }
-    engine.drain_outputs();
+    let (mut engine, last_timestamp) = twelve_rounds_with_window_3(5, 6);
     // Decided 12, window 3: m4's old chain was born in round 8 (ancient, not yet forgotten).
     let key = signing_key_for("m4");
     let sign = |seq: u64, birth: u64, ts: u64, sp: Option<&VerifiedEvent>| {
@@ -562,4 +525,24 @@ fn a_long_buffered_chain_delivered_backwards_is_released_in_one_pass() {
         chain.iter().all(|e| engine.contains(&e.id())),
         "the whole chain was released"
     );
+}
+
+/// An observer of `members` members, four of which (m0..m3) gossip with an ancient window of 3
+/// rounds until 12 rounds are decided; returns it and the last gossip timestamp.
+fn twelve_rounds_with_window_3(members: usize, seed: u64) -> (Engine, u64) {
+    use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
+    let config = EngineConfig {
+        ancient_window_rounds: 3,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config, member_set(members), None).unwrap();
+    let mut stream = GossipStream::new(&GossipParams::new(4, 0, seed));
+    let mut last_timestamp = 0;
+    while engine.last_decided_round() < 12 {
+        let event = stream.next_event(engine.last_decided_round());
+        last_timestamp = event.timestamp_ns();
+        engine.insert(event).unwrap();
+    }
+    engine.drain_outputs();
+    (engine, last_timestamp)
 }
