@@ -3,7 +3,7 @@
 # present. System packages come from Debian with apt-get (run as root, or with sudo).
 set -euo pipefail
 
-packages=(clang libclang-dev pkg-config make)
+packages=(clang libclang-dev g++ pkg-config make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
