@@ -32,15 +32,19 @@ pub struct ReplayArgs {
 
 #[derive(Args)]
 pub struct GenerateArgs {
+    /// Number of members (validators), named m0, m1, ...
     #[arg(long, default_value_t = 4)]
     members: usize,
+    /// Number of events to generate.
     #[arg(long, default_value_t = 1000)]
     events: usize,
+    /// Seed of the simulated gossip; the same seed gives the same fixture.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Comma-separated stake weights, one per member (default: all 1).
     #[arg(long, value_delimiter = ',')]
     weights: Option<Vec<u64>>,
+    /// Coin frequency recorded in the fixture (default: the engine's, 12).
     #[arg(long)]
     coin_frequency: Option<u64>,
     /// Transactions carried by each event.
