@@ -107,6 +107,15 @@ impl Store for MemStore {
             .cloned())
     }
 
+    fn orders(&self, from: u64, limit: usize) -> Result<Vec<(u64, OrderRecord)>, StoreError> {
+        let t = self.tables.read().expect("store lock poisoned");
+        Ok(t.order
+            .range(from..)
+            .take(limit)
+            .map(|(i, r)| (*i, r.clone()))
+            .collect())
+    }
+
     fn transactions(
         &self,
         from: u64,

@@ -498,6 +498,18 @@ impl Store for RocksStore {
             .transpose()
     }
 
+    fn orders(&self, from: u64, limit: usize) -> Result<Vec<(u64, OrderRecord)>, StoreError> {
+        let rows = self.scan(ORDER, &index_key(from), |_| true, limit)?;
+        rows.into_iter()
+            .map(|(key, bytes)| {
+                Ok((
+                    index_of(ORDER, &key)?,
+                    OrderRecord::decode(ORDER, &key, &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
     fn transactions(
         &self,
         from: u64,
@@ -506,10 +518,7 @@ impl Store for RocksStore {
         let rows = self.scan(TRANSACTIONS, &index_key(from), |_| true, limit)?;
         rows.into_iter()
             .map(|(key, bytes)| {
-                let index =
-                    u64::from_be_bytes(key.as_slice().try_into().map_err(|_| {
-                        StoreError::corrupt(TRANSACTIONS, &key, "key is not 8 bytes")
-                    })?);
+                let index = index_of(TRANSACTIONS, &key)?;
                 Ok((
                     index,
                     TransactionRecord::decode(TRANSACTIONS, &key, &bytes)?,
@@ -541,4 +550,12 @@ fn event_birth_round(key: &[u8], bytes: &[u8]) -> Result<Round, StoreError> {
         .get(13..21)
         .ok_or_else(|| StoreError::corrupt(EVENTS, key, "event shorter than its header"))?;
     Ok(u64::from_le_bytes(field.try_into().expect("8 bytes")))
+}
+
+/// The index an 8-byte big-endian key stands for; any other key is corruption.
+fn index_of(table: Table, key: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = key
+        .try_into()
+        .map_err(|_| StoreError::corrupt(table, key, "key is not an 8-byte index"))?;
+    Ok(u64::from_be_bytes(bytes))
 }

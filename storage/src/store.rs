@@ -34,6 +34,9 @@ pub trait Store: Send + Sync {
 
     fn order(&self, index: u64) -> Result<Option<OrderRecord>, StoreError>;
 
+    /// Up to `limit` order records from index `from` on, in order.
+    fn orders(&self, from: u64, limit: usize) -> Result<Vec<(u64, OrderRecord)>, StoreError>;
+
     /// Up to `limit` transaction records from index `from` on, in order.
     fn transactions(
         &self,

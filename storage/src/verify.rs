@@ -31,10 +31,14 @@ pub fn verify_chain(store: &dyn Store) -> Result<ChainReport, StoreError> {
         check_transactions(store, &record, &mut walked)?;
     }
     check_nothing_beyond(store, &head)?;
-    if walked.chain_head != head.chain_head || walked.order_chain_head != head.order_chain_head {
+    let head_matches = walked.chain_head == head.chain_head
+        && walked.order_chain_head == head.order_chain_head
+        && walked.next_transaction_index == head.next_transaction_index
+        && walked.last_transaction_timestamp_ns == head.last_transaction_timestamp_ns;
+    if !head_matches {
         return Err(StoreError::OrderLogBroken {
             index: head.next_order_index,
-            detail: "the head's chain hashes differ from the recomputed ones".into(),
+            detail: "the head differs from what the records add up to".into(),
         });
     }
     Ok(ChainReport {
@@ -100,22 +104,34 @@ fn check_transactions(
                 "running hash differs from the recomputed one".into(),
             ));
         }
+        if index > 0 && tx.consensus_timestamp_ns <= walked.last_transaction_timestamp_ns {
+            return Err(broken(
+                "consensus timestamp not later than the one before".into(),
+            ));
+        }
         walked.chain_head = chain;
         walked.next_transaction_index += 1;
+        walked.last_transaction_timestamp_ns = tx.consensus_timestamp_ns;
     }
     Ok(())
 }
 
+/// No record lies at or beyond the head's indexes, nor between the last record and the head
+/// (a key of another length sorts there): reading from the last index on must give exactly the
+/// last record.
 fn check_nothing_beyond(store: &dyn Store, head: &LedgerHead) -> Result<(), StoreError> {
-    if store.order(head.next_order_index)?.is_some() {
+    let tail = |next: u64| if next == 0 { (0, 0) } else { (next - 1, 1) };
+    let (from, expected) = tail(head.next_order_index);
+    if store.orders(from, expected + 1)?.len() != expected {
         return Err(StoreError::OrderLogBroken {
             index: head.next_order_index,
             detail: "a record lies beyond the head".into(),
         });
     }
-    if let Some((index, _)) = store.transactions(head.next_transaction_index, 1)?.first() {
+    let (from, expected) = tail(head.next_transaction_index);
+    if store.transactions(from, expected + 1)?.len() != expected {
         return Err(StoreError::ChainBroken {
-            index: *index,
+            index: head.next_transaction_index,
             detail: "a record lies beyond the head".into(),
         });
     }

@@ -2,7 +2,7 @@
 //! leaves the data as it was; alterations are reported with their location.
 
 use std::path::Path;
-use votegraph_storage::{verify_chain, RocksConfig, RocksStore, StoreError, SCHEMA_VERSION};
+use votegraph_storage::{verify_chain, RocksConfig, RocksStore, Store, StoreError, SCHEMA_VERSION};
 
 mod common;
 
@@ -232,4 +232,52 @@ fn swapped_order_records_with_valid_checksums_break_the_order_chain_at_the_first
         Err(StoreError::OrderLogBroken { index, .. }) => assert_eq!(index, 20),
         other => panic!("expected the order log broken at 20, got {other:?}"),
     }
+}
+
+#[test]
+fn records_inserted_beyond_the_head_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    ledger_with_rounds(&path);
+    let head = RocksStore::open(&path, &config()).unwrap().head().unwrap();
+    // Adds a copy of a table's first record under `key`, resealed with a valid checksum.
+    let insert = |table: &str, key: Vec<u8>| {
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+        let cf = db.cf_handle(table).unwrap();
+        let (_, first) = db
+            .iterator_cf(cf, rocksdb::IteratorMode::Start)
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut value = first.to_vec();
+        reseal(table, &key, &mut value, |_| {});
+        db.put_cf(cf, &key, value).unwrap();
+    };
+    // An order record two past the head.
+    insert("order", (head.next_order_index + 1).to_be_bytes().to_vec());
+    let store = RocksStore::open(&path, &config()).unwrap();
+    assert!(matches!(
+        verify_chain(&store),
+        Err(StoreError::OrderLogBroken { .. })
+    ));
+    drop(store);
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+    {
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+        db.delete_cf(
+            db.cf_handle("order").unwrap(),
+            (head.next_order_index + 1).to_be_bytes(),
+        )
+        .unwrap();
+    }
+    // A transaction under a 9-byte key, which sorts between the last record and the head.
+    let mut key = (head.next_transaction_index - 1).to_be_bytes().to_vec();
+    key.push(0);
+    insert("transactions", key);
+    let store = RocksStore::open(&path, &config()).unwrap();
+    assert!(
+        verify_chain(&store).is_err(),
+        "an odd key after the last transaction is reported"
+    );
 }
