@@ -144,6 +144,9 @@ impl RocksStore {
         // Open every table file now: a validator writing to the ledger may compact and delete
         // files afterwards, and open handles keep them readable for this instance.
         options.set_max_open_files(-1);
+        // RocksDB's own log of this instance goes elsewhere, so that reading a ledger (or
+        // refusing one) adds no file to it.
+        options.set_db_log_dir(std::env::temp_dir().join("votegraph-read-only-logs"));
         check_tables(path, &options)?;
         let descriptors = TABLES
             .iter()
@@ -190,37 +193,38 @@ impl RocksStore {
 
     /// Copies every record of this ledger, as sealed on disk, into a new ledger at `to`, from
     /// one snapshot of all tables (so the copy is consistent even while the ledger is written).
-    /// The copy is built in a staging directory beside `to`, verified, and only then renamed
-    /// to `to`: a copy that fails leaves nothing behind. `to` must not hold anything yet.
-    /// Returns the number of records copied.
+    /// The copy is built in a staging directory of its own (inside `to` when `to` is an
+    /// existing empty directory, whose owner, mode and mount stay; beside it otherwise),
+    /// verified, and only then moved into place, its `CURRENT` file last: a copy that fails
+    /// leaves nothing behind. Returns the number of records copied.
     pub fn copy_to(&self, to: &Path, config: &RocksConfig) -> Result<u64, StoreError> {
-        let occupied = to.exists()
-            && std::fs::read_dir(to)
-                .map_err(|e| StoreError::Io(format!("reading {}: {e}", to.display())))?
-                .next()
-                .is_some();
-        if occupied {
+        let name = to
+            .file_name()
+            .ok_or_else(|| StoreError::Io(format!("{} names no directory", to.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let exists = to.exists();
+        if exists && !dir_is_empty(to)? {
             return Err(StoreError::Foreign {
                 path: to.to_path_buf(),
                 detail: "the directory is not empty; refusing to overwrite it".into(),
             });
         }
-        let name = to
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let staging = to.with_file_name(format!(".{name}.partial"));
-        let _ = std::fs::remove_dir_all(&staging);
-        let copied = self.copy_into(&staging, config);
-        let result = copied.and_then(|n| {
-            if to.exists() {
-                std::fs::remove_dir(to)
-                    .map_err(|e| StoreError::Io(format!("{}: {e}", to.display())))?;
-            }
-            std::fs::rename(&staging, to)
-                .map_err(|e| StoreError::Io(format!("moving the copy to {}: {e}", to.display())))?;
-            Ok(n)
-        });
+        let unique = format!("copy-{}-{}", std::process::id(), nanos_now());
+        let staging = if exists {
+            to.join(format!(".{unique}"))
+        } else {
+            to.with_file_name(format!(".{name}.{unique}"))
+        };
+        std::fs::create_dir(&staging)
+            .map_err(|e| StoreError::Io(format!("creating {}: {e}", staging.display())))?;
+        let target_config = RocksConfig {
+            create_if_missing: true,
+            ..config.clone()
+        };
+        let result = self
+            .copy_into(&staging, &target_config)
+            .and_then(|copied| move_into_place(&staging, to, exists).map(|()| copied));
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&staging);
         }
@@ -381,18 +385,11 @@ fn check_creatable(path: &Path, config: &RocksConfig) -> Result<(), StoreError> 
     if !config.create_if_missing {
         return Err(StoreError::Missing(path.to_path_buf()));
     }
-    if path.exists() {
-        let not_empty = std::fs::read_dir(path)
-            .map_err(|e| StoreError::Io(format!("reading {}: {e}", path.display())))?
-            .next()
-            .is_some();
-        if not_empty {
-            return Err(StoreError::Foreign {
-                path: path.to_path_buf(),
-                detail: "the directory has files but no RocksDB database".into(),
-            });
-        }
-        return Ok(());
+    if path.exists() && !dir_is_empty(path)? {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            detail: "the directory has files but no RocksDB database".into(),
+        });
     }
     Ok(())
 }
@@ -558,4 +555,37 @@ fn index_of(table: Table, key: &[u8]) -> Result<u64, StoreError> {
         .try_into()
         .map_err(|_| StoreError::corrupt(table, key, "key is not an 8-byte index"))?;
     Ok(u64::from_be_bytes(bytes))
+}
+
+fn dir_is_empty(path: &Path) -> Result<bool, StoreError> {
+    Ok(std::fs::read_dir(path)
+        .map_err(|e| StoreError::Io(format!("reading {}: {e}", path.display())))?
+        .next()
+        .is_none())
+}
+
+fn nanos_now() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Moves a verified copy from `staging` to `to`: a rename of the directory when `to` does not
+/// exist, otherwise file by file with `CURRENT` (which makes it a database) last.
+fn move_into_place(staging: &Path, to: &Path, to_exists: bool) -> Result<(), StoreError> {
+    let fail =
+        |e: std::io::Error| StoreError::Io(format!("moving the copy to {}: {e}", to.display()));
+    if !to_exists {
+        return std::fs::rename(staging, to).map_err(fail);
+    }
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(staging)
+        .map_err(fail)?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(fail)?;
+    names.sort_by_key(|n| n == "CURRENT");
+    for name in names {
+        std::fs::rename(staging.join(&name), to.join(&name)).map_err(fail)?;
+    }
+    std::fs::remove_dir(staging).map_err(fail)
 }

@@ -119,3 +119,62 @@ fn a_copy_that_fails_leaves_nothing_behind() {
         "no staging directory left"
     );
 }
+
+#[test]
+fn restoring_into_a_prepared_empty_directory_keeps_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (source, prepared) = (dir.path().join("source"), dir.path().join("prepared"));
+    commit_rounds(
+        &RocksStore::open(&source, &config()).unwrap(),
+        &common::decided_rounds(200, 6),
+    )
+    .unwrap();
+    std::fs::create_dir(&prepared).unwrap();
+    std::fs::set_permissions(&prepared, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let store = RocksStore::open_read_only(&source, &config()).unwrap();
+    store.copy_to(&prepared, &config()).unwrap();
+    let mode = std::fs::metadata(&prepared).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o750, "the prepared directory itself is kept");
+    let names: Vec<String> = std::fs::read_dir(&prepared)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with(".copy-")),
+        "no staging directory left: {names:?}"
+    );
+    let restored = RocksStore::open(&prepared, &config()).unwrap();
+    assert_eq!(restored.head().unwrap(), store.head().unwrap());
+    verify_chain(&restored).unwrap();
+}
+
+#[test]
+fn reading_a_ledger_read_only_changes_no_file_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    commit_rounds(
+        &RocksStore::open(&ledger, &config()).unwrap(),
+        &common::decided_rounds(200, 7),
+    )
+    .unwrap();
+    let names = || {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&ledger)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = names();
+    let store = RocksStore::open_read_only(&ledger, &config()).unwrap();
+    verify_chain(&store).unwrap();
+    drop(store);
+    assert!(names() == before, "files of the ledger changed");
+}
