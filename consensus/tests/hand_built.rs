@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture, run};
+use common::{fixture, owned_fixture, run};
 use votegraph_consensus::replay::{replay, signed_events, EventReport, Fixture};
 use votegraph_consensus::EngineConfig;
 
@@ -32,11 +32,7 @@ fn regular_cycle() -> Fixture {
             rows.push((format!("{m}{k}"), sp, op, ts));
         }
     }
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|(id, sp, op, ts)| (id.as_str(), sp.as_deref(), op.as_deref(), *ts))
-        .collect();
-    fixture(&["A", "B", "C", "D"], &rows)
+    owned_fixture(&["A", "B", "C", "D"], &rows)
 }
 
 /// Derivation:
@@ -273,11 +269,7 @@ fn late_reference() -> Fixture {
             rows.push((format!("{m}{k}"), sp, op, ts));
         }
     }
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|(id, sp, op, ts)| (id.as_str(), sp.as_deref(), op.as_deref(), *ts))
-        .collect();
-    fixture(&["A", "B", "C", "D"], &rows)
+    owned_fixture(&["A", "B", "C", "D"], &rows)
 }
 
 #[test]

@@ -15,20 +15,6 @@ fn commit_all(store: &dyn Store, rounds: &[RoundCommit]) -> LedgerHead {
     votegraph_storage::sim::commit_rounds(store, rounds).unwrap()
 }
 
-fn put_events(store: &dyn Store, ordered: &[OrderedEvent]) {
-    let mut batch = Batch::new();
-    for o in ordered {
-        let e = &o.event;
-        batch.put_event(
-            e.id(),
-            e.creator(),
-            e.creator_seq(),
-            e.to_unchecked().encode(),
-        );
-    }
-    store.write(batch).unwrap();
-}
-
 fn empty_ledger_has_the_default_head(store: Arc<dyn Store>) {
     assert_eq!(store.head().unwrap(), LedgerHead::default());
     assert_eq!(store.order(0).unwrap(), None);
@@ -136,7 +122,7 @@ fn malformed_batches_are_refused_whole(store: Arc<dyn Store>) {
 fn events_are_found_by_id_and_by_creator_sequence(store: Arc<dyn Store>) {
     let rounds = decided_rounds(200, 3);
     let ordered: Vec<OrderedEvent> = rounds.iter().flat_map(|r| r.ordered.clone()).collect();
-    put_events(&*store, &ordered);
+    common::put_events(&*store, ordered.iter().map(|o| &*o.event));
     for o in &ordered {
         let e = &o.event;
         assert_eq!(

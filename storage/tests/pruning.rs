@@ -5,7 +5,7 @@ mod common;
 
 use votegraph_consensus::UncheckedEvent;
 use votegraph_storage::sim::commit_rounds;
-use votegraph_storage::{verify_chain, Batch, RocksConfig, RocksStore, Store};
+use votegraph_storage::{verify_chain, RocksConfig, RocksStore, Store};
 
 #[test]
 fn events_born_before_a_round_leave_the_event_tables_only() {
@@ -16,16 +16,10 @@ fn events_born_before_a_round_leave_the_event_tables_only() {
     };
     let store = RocksStore::open(&dir.path().join("ledger"), &config).unwrap();
     let rounds = common::decided_rounds(800, 41);
-    let mut batch = Batch::new();
-    for e in rounds.iter().flat_map(|r| &r.ordered).map(|o| &o.event) {
-        batch.put_event(
-            e.id(),
-            e.creator(),
-            e.creator_seq(),
-            e.to_unchecked().encode(),
-        );
-    }
-    store.write(batch).unwrap();
+    common::put_events(
+        &store,
+        rounds.iter().flat_map(|r| &r.ordered).map(|o| &*o.event),
+    );
     let head = commit_rounds(&store, &rounds).unwrap();
     let events = store.all_event_ids().unwrap();
     let birth = |id| {

@@ -28,6 +28,18 @@ pub fn fixture(members: &[&str], rows: &[(&str, Option<&str>, Option<&str>, u64)
     }
 }
 
+/// [`fixture`] for rows built at run time, as owned strings.
+pub fn owned_fixture(
+    members: &[&str],
+    rows: &[(String, Option<String>, Option<String>, u64)],
+) -> Fixture {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(id, sp, op, ts)| (id.as_str(), sp.as_deref(), op.as_deref(), *ts))
+        .collect();
+    fixture(members, &rows)
+}
+
 /// Everything an engine decided, in a form that compares across runs.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Decisions {
