@@ -182,6 +182,18 @@ impl Engine {
         self.by_id.contains_key(id)
     }
 
+    /// Every event still in memory, parents before children: what a restarted validator can
+    /// serve to its peers.
+    pub fn events_in_memory(&self) -> Vec<VerifiedEvent> {
+        let events = self
+            .by_birth_round
+            .values()
+            .flatten()
+            .map(|handle| (*self.dag.get(*handle).expect("indexed node").event).clone())
+            .collect();
+        crate::event::parents_first(events)
+    }
+
     /// Round, witness flag and fame of an event still in memory.
     pub fn status(&self, id: &EventId) -> Option<EventStatus> {
         let node = self.dag.get(*self.by_id.get(id)?)?;

@@ -228,6 +228,14 @@ impl VerifiedEvent {
     }
 
     /// Back to the wire form (for gossip and storage).
+    /// The canonical signed encoding, as gossiped and stored.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.unsigned.encoded_len() + SIGNATURE_LEN);
+        self.unsigned.encode_into(&mut out);
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
     pub fn to_unchecked(&self) -> UncheckedEvent {
         UncheckedEvent {
             unsigned: self.unsigned.clone(),

@@ -96,6 +96,14 @@ impl Batch {
         self.ops.push(Op::SetHead(head));
     }
 
+    /// The transaction records this batch appends, with their indexes, in order.
+    pub fn transactions(&self) -> impl Iterator<Item = (u64, &TransactionRecord)> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::PutTransaction { index, record } => Some((*index, record)),
+            _ => None,
+        })
+    }
+
     /// Checks the batch continues the ledger exactly: order and transaction indexes follow
     /// `head` without gaps; each order record's transactions follow it (its event, positions
     /// 0..count, strictly increasing timestamps); every chain hash is the recomputed one; and a

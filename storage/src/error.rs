@@ -43,7 +43,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn corrupt(table: Table, key: &[u8], detail: impl Into<String>) -> Self {
+    pub fn corrupt(table: Table, key: &[u8], detail: impl Into<String>) -> Self {
         StoreError::Corrupt {
             table,
             key: key.iter().map(|b| format!("{b:02x}")).collect(),

@@ -1,0 +1,8 @@
+//! Transactions as clients sign them, and the rules every validator applies to them.
+//!
+//! The consensus engine orders opaque bytes; this crate gives those bytes a meaning that every
+//! validator checks the same way: a signed [`Envelope`] with one canonical encoding.
+
+pub mod envelope;
+
+pub use envelope::{check_encoded, ChainId, Envelope, EnvelopeError, TxId};

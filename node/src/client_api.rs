@@ -1,0 +1,326 @@
+//! The client transaction API: Submit, SubmitStream, WatchFinalized, GetLedgerHead and
+//! GetTransaction. Domain errors become gRPC status codes here and nowhere else.
+
+use crate::finality::{self, Finalized, FinalizedBatch};
+use crate::pool::AdmitError;
+use crate::shared::Shared;
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Code, Request, Response, Status, Streaming};
+use votegraph_gateway::{ChainId, Envelope, EnvelopeError, TxId};
+use votegraph_proto::tx::v1 as pb;
+use votegraph_proto::tx::v1::transactions_server::Transactions;
+use votegraph_storage::Store;
+
+/// Most transaction ids one WatchFinalized call may name.
+pub const WATCH_IDS_MAX: usize = 100_000;
+/// Finalized batches buffered per watcher before it counts as too slow.
+const WATCH_BUFFER: usize = 256;
+
+pub struct TransactionService {
+    pub shared: Arc<Shared>,
+    pub chain: ChainId,
+    pub payload_bytes_max: usize,
+    pub member: u32,
+    pub watchers_max: usize,
+    pub watchers: Arc<AtomicUsize>,
+}
+
+/// Why a submission was refused, mapped to a status code in one place.
+#[derive(Debug, thiserror::Error)]
+enum SubmitError {
+    #[error("the request has no envelope")]
+    NoEnvelope,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Admit(#[from] AdmitError),
+    #[error("transaction {0} is already final")]
+    AlreadyFinal(String),
+    #[error("ledger read failed: {0}")]
+    Store(#[from] votegraph_storage::StoreError),
+}
+
+impl SubmitError {
+    fn code(&self) -> Code {
+        match self {
+            SubmitError::NoEnvelope | SubmitError::Envelope(_) => Code::InvalidArgument,
+            SubmitError::Admit(AdmitError::Duplicate(_)) | SubmitError::AlreadyFinal(_) => {
+                Code::AlreadyExists
+            }
+            SubmitError::Admit(AdmitError::Full { .. }) => Code::ResourceExhausted,
+            SubmitError::Store(_) => Code::Internal,
+        }
+    }
+}
+
+impl TransactionService {
+    fn admit(&self, request: pb::SubmitRequest) -> (Option<TxId>, Result<(), SubmitError>) {
+        let Some(wire) = request.envelope else {
+            return (None, Err(SubmitError::NoEnvelope));
+        };
+        let envelope = match Envelope::from_parts(
+            &wire.signer,
+            wire.nonce,
+            wire.payload.to_vec(),
+            &wire.signature,
+        ) {
+            Ok(e) => e,
+            Err(e) => return (None, Err(e.into())),
+        };
+        let id = envelope.id();
+        let result = self.admit_envelope(envelope);
+        if let Err(e) = &result {
+            let reason = match e.code() {
+                Code::ResourceExhausted => "pool_full",
+                Code::AlreadyExists => "duplicate",
+                _ => "invalid",
+            };
+            metrics::counter!("votegraph_transactions_refused_total", "reason" => reason)
+                .increment(1);
+        }
+        (Some(id), result)
+    }
+
+    fn admit_envelope(&self, envelope: Envelope) -> Result<(), SubmitError> {
+        envelope.verify(&self.chain, self.payload_bytes_max)?;
+        let id = envelope.id();
+        if self
+            .shared
+            .store
+            .state(&finality::tx_state_key(&id))?
+            .is_some()
+        {
+            return Err(SubmitError::AlreadyFinal(id.to_hex()));
+        }
+        let mut pool = self.shared.pool.lock().expect("pool lock");
+        pool.admit(id, envelope.encode(), Instant::now())?;
+        metrics::counter!("votegraph_transactions_submitted_total").increment(1);
+        Ok(())
+    }
+}
+
+fn response(id: Option<TxId>, result: &Result<(), SubmitError>) -> pb::SubmitResponse {
+    let (code, message) = match result {
+        Ok(()) => (Code::Ok, String::new()),
+        Err(e) => (e.code(), e.to_string()),
+    };
+    pb::SubmitResponse {
+        tx_id: id.map(|i| i.0.to_vec().into()).unwrap_or_default(),
+        code: code as i32,
+        message,
+    }
+}
+
+fn to_wire(f: &Finalized) -> pb::FinalizedTransaction {
+    pb::FinalizedTransaction {
+        tx_id: f.tx_id.0.to_vec().into(),
+        index: f.index,
+        chain_hash: f.chain_hash.to_vec().into(),
+        consensus_timestamp_ns: f.consensus_timestamp_ns,
+        round_received: f.round_received,
+        event_id: f.event_id.as_bytes().to_vec().into(),
+        applied: f.applied,
+    }
+}
+
+type Boxed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Transactions for TransactionService {
+    async fn submit(
+        &self,
+        request: Request<pb::SubmitRequest>,
+    ) -> Result<Response<pb::SubmitResponse>, Status> {
+        let (id, result) = self.admit(request.into_inner());
+        match result {
+            Ok(()) => Ok(Response::new(response(id, &result))),
+            Err(e) => Err(Status::new(e.code(), e.to_string())),
+        }
+    }
+
+    type SubmitStreamStream = Boxed<pb::SubmitResponse>;
+
+    async fn submit_stream(
+        &self,
+        request: Request<Streaming<pb::SubmitRequest>>,
+    ) -> Result<Response<Self::SubmitStreamStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(1024);
+        let service = TransactionService {
+            shared: Arc::clone(&self.shared),
+            chain: self.chain,
+            payload_bytes_max: self.payload_bytes_max,
+            member: self.member,
+            watchers_max: self.watchers_max,
+            watchers: Arc::clone(&self.watchers),
+        };
+        tokio::spawn(async move {
+            while let Ok(Some(request)) = inbound.message().await {
+                let (id, result) = service.admit(request);
+                if tx.send(Ok(response(id, &result))).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type WatchFinalizedStream = Boxed<pb::FinalizedBatch>;
+
+    async fn watch_finalized(
+        &self,
+        request: Request<pb::WatchFinalizedRequest>,
+    ) -> Result<Response<Self::WatchFinalizedStream>, Status> {
+        let request = request.into_inner();
+        if request.tx_ids.len() > WATCH_IDS_MAX {
+            return Err(Status::invalid_argument(format!(
+                "at most {WATCH_IDS_MAX} transaction ids per watch"
+            )));
+        }
+        let mut wanted = HashSet::new();
+        for raw in &request.tx_ids {
+            let bytes: [u8; 32] = raw
+                .as_ref()
+                .try_into()
+                .map_err(|_| Status::invalid_argument("transaction ids are 32 bytes"))?;
+            wanted.insert(TxId(bytes));
+        }
+        let slot = WatcherSlot::take(&self.watchers, self.watchers_max)?;
+        // Subscribe before looking up, so nothing final in between is missed.
+        let updates = self.shared.finalized.subscribe();
+        let mut already = Vec::new();
+        for id in wanted.clone() {
+            if let Some(f) = finality::lookup(self.shared.store.as_ref(), &id)
+                .map_err(|e| Status::internal(e.to_string()))?
+            {
+                wanted.remove(&id);
+                already.push(to_wire(&f));
+            }
+        }
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        if !already.is_empty() {
+            let _ = tx
+                .send(Ok(pb::FinalizedBatch {
+                    transactions: already,
+                }))
+                .await;
+        }
+        let all = request.all;
+        if all || !wanted.is_empty() {
+            tokio::spawn(forward_finality(updates, tx, wanted, all, slot));
+        }
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_ledger_head(
+        &self,
+        _request: Request<pb::GetLedgerHeadRequest>,
+    ) -> Result<Response<pb::LedgerHead>, Status> {
+        let head = self
+            .shared
+            .store
+            .head()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(pb::LedgerHead {
+            next_transaction_index: head.next_transaction_index,
+            chain_head: head.chain_head.to_vec().into(),
+            next_order_index: head.next_order_index,
+            last_decided_round: head.last_decided_round,
+            member: self.member,
+        }))
+    }
+
+    async fn get_transaction(
+        &self,
+        request: Request<pb::GetTransactionRequest>,
+    ) -> Result<Response<pb::OrderedTransaction>, Status> {
+        let index = request.into_inner().index;
+        let found = self
+            .shared
+            .store
+            .transactions(index, 1)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let Some((index, record)) = found.into_iter().next().filter(|(i, _)| *i == index) else {
+            return Err(Status::not_found(format!(
+                "no transaction at index {index}"
+            )));
+        };
+        Ok(Response::new(pb::OrderedTransaction {
+            index,
+            payload: record.payload.into(),
+            chain_hash: record.chain_hash.to_vec().into(),
+            consensus_timestamp_ns: record.consensus_timestamp_ns,
+            event_id: record.event_id.as_bytes().to_vec().into(),
+            position: record.position,
+        }))
+    }
+}
+
+/// Streams finality updates to one watcher until it has all it asked for, goes away, or falls
+/// too far behind (then it is told so, instead of being buffered without limit).
+async fn forward_finality(
+    mut updates: broadcast::Receiver<FinalizedBatch>,
+    tx: mpsc::Sender<Result<pb::FinalizedBatch, Status>>,
+    mut wanted: HashSet<TxId>,
+    all: bool,
+    _slot: WatcherSlot,
+) {
+    loop {
+        let batch = match updates.recv().await {
+            Ok(batch) => batch,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                let status = Status::resource_exhausted(format!(
+                    "watcher too slow: {missed} finality batches dropped; watch again"
+                ));
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let transactions: Vec<pb::FinalizedTransaction> = batch
+            .iter()
+            .filter(|f| all || wanted.remove(&f.tx_id))
+            .map(to_wire)
+            .collect();
+        if !transactions.is_empty() {
+            let message = pb::FinalizedBatch { transactions };
+            if tx.try_send(Ok(message)).is_err() {
+                let status = Status::resource_exhausted("watcher too slow; watch again");
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+        }
+        if !all && wanted.is_empty() {
+            return;
+        }
+    }
+}
+
+/// One of the bounded number of watcher slots, released on drop.
+struct WatcherSlot(Arc<AtomicUsize>);
+
+impl WatcherSlot {
+    fn take(count: &Arc<AtomicUsize>, max: usize) -> Result<Self, Status> {
+        let previous = count.fetch_add(1, Ordering::SeqCst);
+        if previous >= max {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return Err(Status::resource_exhausted(format!(
+                "{max} finality watchers already; try later"
+            )));
+        }
+        Ok(WatcherSlot(Arc::clone(count)))
+    }
+}
+
+impl Drop for WatcherSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,127 @@
+//! `votegraph keygen`, `votegraph testnet` and `votegraph node`.
+
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use votegraph_node::config::{NodeConfig, WanSection};
+use votegraph_node::testnet::{self, TestnetSpec};
+use votegraph_node::{hex, keys};
+
+#[derive(Args)]
+pub struct KeygenArgs {
+    /// Write the secret key here (mode 0600; never overwritten). The public key is printed.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct TestnetArgs {
+    /// Number of validators.
+    #[arg(long)]
+    validators: usize,
+    /// Output directory: genesis.toml and v0/, v1/, ... each with node.toml and validator.key.
+    #[arg(long)]
+    out: PathBuf,
+    /// Comma-separated regions, assigned to validators in turn (e.g. a,b,c).
+    #[arg(long, value_delimiter = ',')]
+    regions: Vec<String>,
+    /// Name of the chain; transactions are signed for it.
+    #[arg(long, default_value = "votegraph-testnet")]
+    chain_id: String,
+    /// Host the validators listen on and dial.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// gRPC port of validator 0; validator i uses base + i.
+    #[arg(long, default_value_t = 7100)]
+    base_port: u16,
+    /// Prometheus metrics port of validator 0 (base + i); 0 disables metrics.
+    #[arg(long, default_value_t = 9100)]
+    metrics_base_port: u16,
+    /// WAN emulation profile written into every config: lan or three-regions.
+    #[arg(long, default_value = "lan")]
+    wan: String,
+    /// Skip fsync (faster, survives process crashes but not power loss).
+    #[arg(long)]
+    no_fsync: bool,
+}
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The validator's config file (TOML; VOTEGRAPH_<SECTION>_<KEY> variables override it).
+    #[arg(long)]
+    config: PathBuf,
+}
+
+pub fn keygen(args: KeygenArgs) -> ExitCode {
+    crate::commands::report(|| {
+        let key = keys::generate()?;
+        keys::write(&args.out, &key)?;
+        println!("{}", hex::encode(&key.verifying_key().to_bytes()));
+        Ok(())
+    })
+}
+
+pub fn testnet(args: TestnetArgs) -> ExitCode {
+    crate::commands::report(|| {
+        let wan = WanSection::profile(&args.wan)
+            .with_context(|| format!("unknown WAN profile {:?} (lan, three-regions)", args.wan))?;
+        let regions = if args.regions.is_empty() && args.wan == "three-regions" {
+            vec!["a".into(), "b".into(), "c".into()]
+        } else {
+            args.regions
+        };
+        let spec = TestnetSpec {
+            validators: args.validators,
+            out: args.out.clone(),
+            regions,
+            chain_id: args.chain_id,
+            host: args.host,
+            base_port: args.base_port,
+            metrics_base_port: (args.metrics_base_port != 0).then_some(args.metrics_base_port),
+            wan,
+            fsync: !args.no_fsync,
+        };
+        let genesis = testnet::create(&spec)?;
+        println!(
+            "testnet {} with {} validators in {}",
+            genesis.chain_id,
+            genesis.validators.len(),
+            args.out.display()
+        );
+        for (index, v) in genesis.validators.iter().enumerate() {
+            println!(
+                "  {}  {}  region={}  votegraph node --config {}",
+                v.name,
+                v.address,
+                if v.region.is_empty() { "-" } else { &v.region },
+                testnet::validator_dir(&args.out, index)
+                    .join("node.toml")
+                    .display()
+            );
+        }
+        Ok(())
+    })
+}
+
+pub fn node(args: NodeArgs) -> ExitCode {
+    init_logging();
+    crate::commands::report(|| {
+        let config = NodeConfig::load(&args.config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("votegraph-io")
+            .build()?;
+        runtime.block_on(votegraph_node::run::run(config))?;
+        Ok(())
+    })
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,348 @@
+//! The validator's configuration file (TOML), with `VOTEGRAPH_<SECTION>_<KEY>` environment
+//! overrides so that Kubernetes can change one setting without a new file. Every option has a
+//! default and a comment in `docs/operator-guide.md`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub node: NodeSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+    #[serde(default)]
+    pub gossip: GossipSection,
+    #[serde(default)]
+    pub pool: PoolSection,
+    #[serde(default)]
+    pub wan: WanSection,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// The validator's secret key file (relative paths are relative to the config file).
+    pub key_file: PathBuf,
+    pub genesis_file: PathBuf,
+    /// The ledger directory (RocksDB).
+    pub data_dir: PathBuf,
+    /// gRPC listen address: gossip, transactions, health and reflection.
+    pub listen: String,
+    /// Prometheus metrics over HTTP; empty to disable.
+    #[serde(default)]
+    pub metrics_listen: String,
+    /// Seconds between one-line status logs.
+    #[serde(default = "default_status_interval_s")]
+    pub status_interval_s: u64,
+}
+
+fn default_status_interval_s() -> u64 {
+    10
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// fsync the write-ahead log before a write returns (survives power loss).
+    pub fsync: bool,
+    pub block_cache_bytes: usize,
+    pub write_buffer_bytes: usize,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        let rocks = votegraph_storage::RocksConfig::default();
+        StorageSection {
+            fsync: rocks.fsync,
+            block_cache_bytes: rocks.block_cache_bytes,
+            write_buffer_bytes: rocks.write_buffer_bytes,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GossipSection {
+    /// Syncs with different peers running at once.
+    pub syncs_in_flight: usize,
+    /// Pause after a sync that exchanged nothing (idle), in milliseconds.
+    pub idle_interval_ms: u64,
+    /// Events per EventBatch frame.
+    pub events_per_frame_max: usize,
+    /// Events one side sends in one sync; the rest follow in the next.
+    pub events_per_sync_max: usize,
+    /// Largest gossip message, in bytes.
+    pub message_bytes_max: usize,
+    /// Hellos whose timestamp is further than this from the local clock are refused.
+    pub clock_skew_ms_max: u64,
+    /// Give up a sync after this long.
+    pub sync_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for GossipSection {
+    fn default() -> Self {
+        GossipSection {
+            syncs_in_flight: 2,
+            idle_interval_ms: 50,
+            events_per_frame_max: 256,
+            events_per_sync_max: 20_000,
+            message_bytes_max: 16 * 1024 * 1024,
+            clock_skew_ms_max: 30_000,
+            sync_timeout_ms: 20_000,
+            connect_timeout_ms: 2_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSection {
+    /// Transactions waiting for an event; beyond it submissions get RESOURCE_EXHAUSTED.
+    pub transactions_max: usize,
+    pub bytes_max: usize,
+    /// Transactions one event carries (at most the genesis limit).
+    pub transactions_per_event_max: usize,
+    /// Finality subscribers at once.
+    pub watchers_max: usize,
+}
+
+impl Default for PoolSection {
+    fn default() -> Self {
+        PoolSection {
+            transactions_max: 200_000,
+            bytes_max: 128 * 1024 * 1024,
+            transactions_per_event_max: 2048,
+            watchers_max: 1024,
+        }
+    }
+}
+
+/// WAN emulation: a delay added to every gossip frame this node sends, chosen by the regions
+/// of the two validators, and an optional loss rate of whole syncs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WanSection {
+    /// One-way delay by region pair, `"a-b" = 40` (either order); pairs not listed get 0.
+    pub one_way_delay_ms: BTreeMap<String, u64>,
+    /// Probability in [0, 1) that a sync is dropped as if the connection failed.
+    pub loss: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {detail}")]
+    Parse { path: String, detail: String },
+    #[error("environment variable {name}: {detail}")]
+    Env { name: String, detail: String },
+    #[error("invalid setting {name}: {detail}")]
+    Invalid { name: &'static str, detail: String },
+}
+
+impl NodeConfig {
+    /// Reads `path`, applies environment overrides, resolves relative paths against the
+    /// file's directory, and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut value: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        apply_env(&mut value, std::env::vars())?;
+        let mut config: NodeConfig =
+            toml::Value::Table(value)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.node.key_file = base.join(&config.node.key_file);
+        config.node.genesis_file = base.join(&config.node.genesis_file);
+        config.node.data_dir = base.join(&config.node.data_dir);
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |name: &'static str, value: usize| {
+            if value == 0 {
+                Err(ConfigError::Invalid {
+                    name,
+                    detail: "must be positive".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive("gossip.syncs_in_flight", self.gossip.syncs_in_flight)?;
+        positive(
+            "gossip.events_per_frame_max",
+            self.gossip.events_per_frame_max,
+        )?;
+        positive(
+            "gossip.events_per_sync_max",
+            self.gossip.events_per_sync_max,
+        )?;
+        positive("pool.transactions_max", self.pool.transactions_max)?;
+        positive(
+            "pool.transactions_per_event_max",
+            self.pool.transactions_per_event_max,
+        )?;
+        positive("pool.watchers_max", self.pool.watchers_max)?;
+        positive("pool.bytes_max", self.pool.bytes_max)?;
+        if !(0.0..1.0).contains(&self.wan.loss) {
+            return Err(ConfigError::Invalid {
+                name: "wan.loss",
+                detail: format!("{} is not in [0, 1)", self.wan.loss),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn rocks(&self) -> votegraph_storage::RocksConfig {
+        votegraph_storage::RocksConfig {
+            fsync: self.storage.fsync,
+            block_cache_bytes: self.storage.block_cache_bytes,
+            write_buffer_bytes: self.storage.write_buffer_bytes,
+            ..votegraph_storage::RocksConfig::default()
+        }
+    }
+}
+
+impl WanSection {
+    /// One-way delay from a validator in `from` to one in `to`.
+    pub fn delay_ms(&self, from: &str, to: &str) -> u64 {
+        let forward = format!("{from}-{to}");
+        let backward = format!("{to}-{from}");
+        self.one_way_delay_ms
+            .get(&forward)
+            .or_else(|| self.one_way_delay_ms.get(&backward))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A named profile: `lan` (no delay) or `three-regions` (regions a, b, c with one-way
+    /// delays of 40, 120 and 160 ms between them and 1 ms inside a region).
+    pub fn profile(name: &str) -> Option<Self> {
+        let pairs: &[(&str, u64)] = match name {
+            "lan" => &[],
+            "three-regions" => &[
+                ("a-a", 1),
+                ("b-b", 1),
+                ("c-c", 1),
+                ("a-b", 40),
+                ("b-c", 120),
+                ("a-c", 160),
+            ],
+            _ => return None,
+        };
+        Some(WanSection {
+            one_way_delay_ms: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            loss: 0.0,
+        })
+    }
+}
+
+/// Applies `VOTEGRAPH_<SECTION>_<KEY>=value` overrides: the value is parsed as TOML (a number,
+/// `true`/`false`, or a quoted string) and taken as a bare string when that fails.
+fn apply_env(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    const SECTIONS: [&str; 5] = ["node", "storage", "gossip", "pool", "wan"];
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix("VOTEGRAPH_") else {
+            continue;
+        };
+        let rest = rest.to_ascii_lowercase();
+        let Some((section, key)) = SECTIONS
+            .iter()
+            .find_map(|s| rest.strip_prefix(&format!("{s}_")).map(|k| (*s, k)))
+        else {
+            continue;
+        };
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let entry = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(section_table) = entry.as_table_mut() else {
+            return Err(ConfigError::Env {
+                name,
+                detail: format!("[{section}] is not a table in the file"),
+            });
+        };
+        section_table.insert(key.to_string(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[node]
+key_file = "v0.key"
+genesis_file = "genesis.toml"
+data_dir = "data"
+listen = "127.0.0.1:7100"
+"#;
+
+    #[test]
+    fn environment_overrides_file_values_with_typed_values() {
+        let mut table: toml::Table = toml::from_str(MINIMAL).unwrap();
+        let vars = [
+            ("VOTEGRAPH_NODE_LISTEN", "0.0.0.0:9000"),
+            ("VOTEGRAPH_GOSSIP_SYNCS_IN_FLIGHT", "4"),
+            ("VOTEGRAPH_STORAGE_FSYNC", "false"),
+            ("UNRELATED", "x"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        apply_env(&mut table, vars.into_iter()).unwrap();
+        let config: NodeConfig = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.node.listen, "0.0.0.0:9000");
+        assert_eq!(config.gossip.syncs_in_flight, 4);
+        assert!(!config.storage.fsync);
+        assert_eq!(config.pool, PoolSection::default());
+    }
+
+    #[test]
+    fn load_resolves_paths_against_the_file_and_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, MINIMAL).unwrap();
+        let config = NodeConfig::load(&path).unwrap();
+        assert_eq!(config.node.data_dir, dir.path().join("data"));
+        std::fs::write(&path, format!("{MINIMAL}\n[wan]\nloss = 1.5\n")).unwrap();
+        let error = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(error.contains("wan.loss"), "{error}");
+    }
+
+    #[test]
+    fn wan_delay_is_symmetric_and_profiles_are_named() {
+        let wan = WanSection::profile("three-regions").unwrap();
+        assert_eq!(wan.delay_ms("a", "c"), 160);
+        assert_eq!(wan.delay_ms("c", "a"), 160);
+        assert_eq!(wan.delay_ms("b", "b"), 1);
+        assert_eq!(wan.delay_ms("x", "y"), 0);
+        assert!(WanSection::profile("moon").is_none());
+    }
+}

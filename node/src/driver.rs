@@ -1,0 +1,427 @@
+//! The driver: one thread owns the consensus engine and the ledger writes. Everything that
+//! changes consensus state arrives as a [`Command`] on one bounded channel, so the engine needs
+//! no locks and its steps happen in one order.
+//!
+//! Each step ends the same way ([`Driver::persist_and_publish`]): new events and any decided
+//! rounds go to the ledger in one atomic batch; only after it is durable are the events offered
+//! to peers and the transactions reported final. So a validator never gossips an event it could
+//! forget in a crash (forking itself), and never reports finality it could lose.
+
+use crate::finality::{self, Finalized};
+use crate::pool::Pending;
+use crate::shared::Shared;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+use votegraph_consensus::{
+    CreateError, Engine, EventId, InsertOutcome, InsertRejection, MemberId, OrderedEvent, Output,
+    Round, VerifiedEvent,
+};
+use votegraph_gateway::{Envelope, TxId};
+use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, Store};
+
+/// Most commands waiting for the driver; senders wait when it is full (backpressure).
+pub const COMMANDS_MAX: usize = 256;
+
+pub enum Command {
+    /// Verified events from a peer, parents first. Replies with how many were new.
+    Received {
+        from: MemberId,
+        events: Vec<VerifiedEvent>,
+        reply: oneshot::Sender<usize>,
+    },
+    /// A sync with `peer` finished; create an event if there is something to carry or decide.
+    SyncDone {
+        peer: MemberId,
+        reply: oneshot::Sender<bool>,
+    },
+    /// Periodic: log a status line and update gauges.
+    Tick,
+}
+
+pub struct DriverSettings {
+    pub me: MemberId,
+    pub transactions_per_event_max: usize,
+    /// Transaction bytes one event carries, within the engine's event size limit.
+    pub transaction_bytes_per_event_max: usize,
+    pub ancient_window_rounds: Round,
+}
+
+pub struct Driver {
+    engine: Engine,
+    store: Arc<dyn Store>,
+    shared: Arc<Shared>,
+    head: LedgerHead,
+    settings: DriverSettings,
+    /// Own events not yet ordered, with the pool entries they carry (requeued if stale).
+    own_unordered: HashMap<EventId, Vec<Pending>>,
+    /// Events carrying transactions that are neither ordered nor stale yet.
+    unordered_with_transactions: HashSet<EventId>,
+    /// Whether any peer's event arrived (in either direction of a sync) since this node's
+    /// last own event.
+    news_since_own_event: bool,
+}
+
+impl Driver {
+    pub fn new(
+        engine: Engine,
+        store: Arc<dyn Store>,
+        shared: Arc<Shared>,
+        settings: DriverSettings,
+    ) -> Result<Self, votegraph_storage::StoreError> {
+        let head = store.head()?;
+        let unordered_with_transactions = engine
+            .events_in_memory()
+            .iter()
+            .filter(|e| !e.transactions().is_empty())
+            .filter(|e| engine.status(&e.id()).is_some_and(|s| !s.ordered))
+            .map(|e| e.id())
+            .collect();
+        Ok(Driver {
+            engine,
+            store,
+            shared,
+            head,
+            settings,
+            own_unordered: HashMap::new(),
+            unordered_with_transactions,
+            news_since_own_event: false,
+        })
+    }
+
+    /// Commits rounds a crash left decided but unwritten (from recovery), before anything else.
+    pub fn commit_recovered(&mut self, pending: Vec<OrderedEvent>) {
+        if pending.is_empty() {
+            return;
+        }
+        info!(
+            events = pending.len(),
+            "committing rounds decided before the restart"
+        );
+        let outputs = pending.into_iter().map(Output::Ordered).collect();
+        self.persist_and_publish(Vec::new(), outputs);
+    }
+
+    /// Runs until every sender is gone.
+    pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.blocking_recv() {
+            match command {
+                Command::Received {
+                    from,
+                    events,
+                    reply,
+                } => {
+                    let accepted = self.receive(from, events);
+                    let _ = reply.send(accepted);
+                }
+                Command::SyncDone { peer, reply } => {
+                    let created = self.maybe_create(peer);
+                    let _ = reply.send(created);
+                }
+                Command::Tick => self.status(),
+            }
+        }
+        info!("driver stopped");
+    }
+
+    fn receive(&mut self, from: MemberId, events: Vec<VerifiedEvent>) -> usize {
+        let mut accepted = Vec::new();
+        for event in events {
+            let id = event.id();
+            let carries = !event.transactions().is_empty();
+            match self.engine.insert(event.clone()) {
+                Ok(InsertOutcome::Inserted { .. }) | Ok(InsertOutcome::Buffered) => {
+                    if carries {
+                        self.unordered_with_transactions.insert(id);
+                    }
+                    accepted.push(event);
+                }
+                Ok(InsertOutcome::Duplicate) | Ok(InsertOutcome::Ancient) => {}
+                Err(e) => self.refused(from, e.reason, &e.event),
+            }
+        }
+        let count = accepted.len();
+        self.news_since_own_event |= count > 0;
+        metrics::counter!("votegraph_events_received_total").increment(count as u64);
+        let outputs = self.engine.drain_outputs();
+        self.persist_and_publish(accepted, outputs);
+        count
+    }
+
+    fn refused(&self, from: MemberId, reason: InsertRejection, event: &VerifiedEvent) {
+        metrics::counter!("votegraph_events_refused_total").increment(1);
+        match reason {
+            InsertRejection::MissingParents(_)
+            | InsertRejection::DagFull { .. }
+            | InsertRejection::FutureBufferFull { .. }
+            | InsertRejection::TooFarAhead { .. } => {
+                debug!(peer = from.0, event = %event.id(), %reason, "event not inserted yet");
+            }
+            _ => warn!(
+                peer = from.0,
+                creator = event.creator().0,
+                event = %event.id(),
+                %reason,
+                "invalid event refused (evidence: its creator signed it)"
+            ),
+        }
+    }
+
+    /// After a sync: create an event when there are transactions to carry, or when news
+    /// arrived since the last own event and transactions are still waiting for consensus (an
+    /// event then passes on what this node has seen). Idle validators create nothing; busy
+    /// ones create at most one event per sync.
+    fn maybe_create(&mut self, peer: MemberId) -> bool {
+        let pool_waiting = !self.shared.pool.lock().expect("pool lock").is_empty();
+        let consensus_waiting =
+            self.news_since_own_event && !self.unordered_with_transactions.is_empty();
+        if !pool_waiting && !consensus_waiting {
+            return false;
+        }
+        let pending = self.shared.pool.lock().expect("pool lock").take(
+            self.settings.transactions_per_event_max,
+            self.settings.transaction_bytes_per_event_max,
+        );
+        let transactions: Vec<Vec<u8>> = pending.iter().map(|p| p.bytes.clone()).collect();
+        let other_parent = self
+            .shared
+            .index
+            .read()
+            .expect("index lock")
+            .latest_of(peer);
+        let now_ns = now_ns();
+        let created = match self
+            .engine
+            .create_event(now_ns, other_parent, transactions.clone())
+        {
+            Err(CreateError::UnknownOtherParent(_)) | Err(CreateError::OtherParentIsOwn(_)) => {
+                self.engine.create_event(now_ns, None, transactions)
+            }
+            other => other,
+        };
+        let event = match created {
+            Ok(event) => event,
+            Err(e) => {
+                debug!(error = %e, "no event created");
+                self.shared.pool.lock().expect("pool lock").requeue(pending);
+                return false;
+            }
+        };
+        metrics::counter!("votegraph_events_created_total").increment(1);
+        self.news_since_own_event = false;
+        if !pending.is_empty() {
+            self.unordered_with_transactions.insert(event.id());
+            self.own_unordered.insert(event.id(), pending);
+        }
+        let outputs = self.engine.drain_outputs();
+        self.persist_and_publish(vec![(*event).clone()], outputs);
+        true
+    }
+
+    /// Writes new events and decided rounds in one batch, then offers the events to peers and
+    /// reports finality. A ledger write that fails stops the validator: continuing would gossip
+    /// or report what is not durable.
+    fn persist_and_publish(&mut self, events: Vec<VerifiedEvent>, outputs: Vec<Output>) {
+        let mut ordered = Vec::new();
+        let mut rounds_decided = 0u64;
+        let mut round = self.head.last_decided_round;
+        let mut evidence = Vec::new();
+        for output in outputs {
+            match output {
+                Output::Ordered(o) => {
+                    round = round.max(o.round_received);
+                    ordered.push(o);
+                }
+                Output::RoundDecided { round: r, .. } => {
+                    rounds_decided += 1;
+                    round = round.max(r);
+                }
+                Output::Stale { id } => self.stale(id),
+                Output::Equivocation(proof) => {
+                    metrics::counter!("votegraph_forks_seen_total").increment(1);
+                    warn!(
+                        creator = proof.first.creator().0,
+                        first = %proof.first.id(),
+                        second = %proof.second.id(),
+                        "fork: a validator signed two conflicting events"
+                    );
+                    evidence.push(proof);
+                }
+                Output::ReleasedEventRefused { event, reason } => {
+                    debug!(event = %event.id(), %reason, "buffered event refused on release");
+                }
+                Output::FameDecided { .. } => {}
+            }
+        }
+        let (mut batch, finalized) = if ordered.is_empty() {
+            (Batch::new(), Vec::new())
+        } else {
+            self.commit_batch(round, &ordered)
+        };
+        for event in &events {
+            batch.put_event(
+                event.id(),
+                event.creator(),
+                event.creator_seq(),
+                event.encode(),
+            );
+        }
+        for proof in &evidence {
+            let mut key = b"evidence/equivocation/".to_vec();
+            key.extend_from_slice(proof.first.id().as_bytes());
+            key.extend_from_slice(proof.second.id().as_bytes());
+            let mut value = Vec::new();
+            for event in [&proof.first, &proof.second] {
+                let bytes = event.encode();
+                value.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                value.extend_from_slice(&bytes);
+            }
+            batch.put_state(key, value);
+        }
+        if !batch.is_empty() {
+            if let Err(e) = self.store.write(batch) {
+                error!(error = %e, "ledger write failed; stopping the validator");
+                std::process::exit(74);
+            }
+        }
+        self.offer(&events);
+        self.publish(ordered.len(), rounds_decided, finalized);
+    }
+
+    /// The batch committing `ordered`, and the finality records it will make true.
+    fn commit_batch(&mut self, round: Round, ordered: &[OrderedEvent]) -> (Batch, Vec<Finalized>) {
+        let mut state_puts = Vec::new();
+        let mut seen_here: HashSet<TxId> = HashSet::new();
+        let mut applied = Vec::new();
+        for o in ordered {
+            self.unordered_with_transactions.remove(&o.event.id());
+            self.own_unordered.remove(&o.event.id());
+            for (position, tx) in o.event.transactions().iter().enumerate() {
+                let index = o.first_transaction_index + position as u64;
+                let id = match Envelope::decode(tx) {
+                    Ok(envelope) => envelope.id(),
+                    Err(_) => TxId(*blake3::hash(tx).as_bytes()),
+                };
+                let first = seen_here.insert(id) && self.not_final_before(&id);
+                if first {
+                    state_puts.push((
+                        finality::tx_state_key(&id),
+                        finality::tx_state_value(index, o.round_received),
+                    ));
+                }
+                applied.push((id, first, o.round_received));
+            }
+        }
+        let commit = RoundCommit {
+            round,
+            ordered: ordered.to_vec(),
+            state_puts,
+            state_deletes: Vec::new(),
+        };
+        let (batch, head) = round_batch(&self.head, &commit);
+        let finalized = batch
+            .transactions()
+            .zip(applied)
+            .map(
+                |((index, record), (tx_id, applied, round_received))| Finalized {
+                    tx_id,
+                    index,
+                    chain_hash: record.chain_hash,
+                    consensus_timestamp_ns: record.consensus_timestamp_ns,
+                    round_received,
+                    event_id: record.event_id,
+                    applied,
+                },
+            )
+            .collect();
+        self.head = head;
+        (batch, finalized)
+    }
+
+    fn not_final_before(&self, id: &TxId) -> bool {
+        match self.store.state(&finality::tx_state_key(id)) {
+            Ok(found) => found.is_none(),
+            Err(e) => {
+                error!(error = %e, "ledger read failed; stopping the validator");
+                std::process::exit(74);
+            }
+        }
+    }
+
+    fn stale(&mut self, id: EventId) {
+        self.unordered_with_transactions.remove(&id);
+        if let Some(pending) = self.own_unordered.remove(&id) {
+            info!(event = %id, transactions = pending.len(), "own event went stale; its transactions are queued again");
+            self.shared.pool.lock().expect("pool lock").requeue(pending);
+        }
+    }
+
+    /// Makes durable events available to peers and forgets what the engine forgot.
+    fn offer(&self, events: &[VerifiedEvent]) {
+        let forgotten_below = self
+            .engine
+            .last_decided_round()
+            .saturating_sub(2 * self.settings.ancient_window_rounds);
+        let mut index = self.shared.index.write().expect("index lock");
+        for event in events {
+            index.add(event);
+        }
+        index.prune_born_before(forgotten_below);
+    }
+
+    fn publish(&self, events_ordered: usize, rounds_decided: u64, finalized: Vec<Finalized>) {
+        metrics::counter!("votegraph_rounds_decided_total").increment(rounds_decided);
+        metrics::counter!("votegraph_events_ordered_total").increment(events_ordered as u64);
+        if finalized.is_empty() {
+            return;
+        }
+        metrics::counter!("votegraph_transactions_ordered_total").increment(finalized.len() as u64);
+        {
+            let mut pool = self.shared.pool.lock().expect("pool lock");
+            let now = Instant::now();
+            for f in &finalized {
+                if let Some(admitted) = pool.finalized(&f.tx_id) {
+                    metrics::histogram!("votegraph_finality_latency_seconds")
+                        .record(now.duration_since(admitted).as_secs_f64());
+                }
+            }
+            metrics::gauge!("votegraph_pool_transactions").set(pool.len() as f64);
+        }
+        // No subscriber is not an error.
+        let _ = self.shared.finalized.send(Arc::new(finalized));
+    }
+
+    fn status(&mut self) {
+        let stats = self.engine.stats();
+        let pool = self.shared.pool.lock().expect("pool lock").len();
+        let (index_events, index_bytes) = {
+            let index = self.shared.index.read().expect("index lock");
+            (index.len(), index.bytes())
+        };
+        metrics::gauge!("votegraph_pool_transactions").set(pool as f64);
+        metrics::gauge!("votegraph_dag_events").set(stats.dag_events as f64);
+        metrics::gauge!("votegraph_last_decided_round").set(stats.last_decided_round as f64);
+        info!(
+            member = self.settings.me.0,
+            last_decided_round = stats.last_decided_round,
+            max_round = stats.max_round,
+            events_inserted = stats.events_inserted,
+            transactions_ordered = self.head.next_transaction_index,
+            dag_events = stats.dag_events,
+            pool,
+            gossip_events = index_events,
+            gossip_bytes = index_bytes,
+            forks = stats.forks_seen,
+            "status"
+        );
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,73 @@
+//! Finality as clients see it: which transaction became final, where in the order, with which
+//! chain hash. Published by the driver after the commit is durable; looked up in the ledger's
+//! state for transactions that were final before a client asked.
+
+use std::sync::Arc;
+use votegraph_consensus::{EventId, Round, TimestampNs};
+use votegraph_gateway::TxId;
+use votegraph_storage::{Store, StoreError};
+
+/// State key under which the first ordered occurrence of a transaction is recorded.
+pub fn tx_state_key(id: &TxId) -> Vec<u8> {
+    let mut key = b"tx/".to_vec();
+    key.extend_from_slice(&id.0);
+    key
+}
+
+/// State value: index in the transaction order and round received.
+pub fn tx_state_value(index: u64, round: Round) -> Vec<u8> {
+    let mut value = index.to_be_bytes().to_vec();
+    value.extend_from_slice(&round.to_be_bytes());
+    value
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finalized {
+    pub tx_id: TxId,
+    pub index: u64,
+    pub chain_hash: [u8; 32],
+    pub consensus_timestamp_ns: TimestampNs,
+    pub round_received: Round,
+    pub event_id: EventId,
+    /// False for a replay of a transaction ordered earlier.
+    pub applied: bool,
+}
+
+pub type FinalizedBatch = Arc<Vec<Finalized>>;
+
+/// The finality record of a transaction already committed, if it is.
+pub fn lookup(store: &dyn Store, id: &TxId) -> Result<Option<Finalized>, StoreError> {
+    let Some(value) = store.state(&tx_state_key(id))? else {
+        return Ok(None);
+    };
+    let (Some(index), Some(round)) = (
+        value
+            .get(..8)
+            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))),
+        value
+            .get(8..16)
+            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))),
+    ) else {
+        return Err(StoreError::corrupt(
+            "state",
+            &tx_state_key(id),
+            "transaction finality record is not 16 bytes",
+        ));
+    };
+    let Some((_, record)) = store.transactions(index, 1)?.into_iter().next() else {
+        return Err(StoreError::corrupt(
+            "state",
+            &tx_state_key(id),
+            "points at a transaction index the ledger does not hold",
+        ));
+    };
+    Ok(Some(Finalized {
+        tx_id: *id,
+        index,
+        chain_hash: record.chain_hash,
+        consensus_timestamp_ns: record.consensus_timestamp_ns,
+        round_received: round,
+        event_id: record.event_id,
+        applied: true,
+    }))
+}

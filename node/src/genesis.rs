@@ -1,0 +1,207 @@
+//! The genesis file: the chain's name, its validator set (keys, weights, addresses, regions)
+//! and consensus parameters. Every validator must run the same one; its hash is checked in
+//! every gossip hello, so a validator with another genesis is refused at once.
+
+use crate::hex;
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use votegraph_consensus::{EngineConfig, Member, MemberId, MemberSet};
+use votegraph_gateway::ChainId;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// The chain's name; transactions are signed for it.
+    pub chain_id: String,
+    #[serde(default)]
+    pub consensus: ConsensusParams,
+    pub validators: Vec<ValidatorEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorEntry {
+    pub name: String,
+    /// ed25519 public key, 64 hex digits.
+    pub public_key: String,
+    pub weight: u64,
+    /// gRPC address peers dial, e.g. `http://10.0.0.5:7100`.
+    pub address: String,
+    /// Region label, used by WAN emulation and reports.
+    #[serde(default)]
+    pub region: String,
+}
+
+/// Consensus parameters every validator must share (they change the order).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusParams {
+    pub coin_frequency: u64,
+    pub ancient_window_rounds: u64,
+    pub transactions_per_event_max: usize,
+    pub transaction_bytes_max: usize,
+}
+
+impl Default for ConsensusParams {
+    fn default() -> Self {
+        let engine = EngineConfig::default();
+        ConsensusParams {
+            coin_frequency: engine.coin_frequency,
+            ancient_window_rounds: engine.ancient_window_rounds,
+            transactions_per_event_max: 2048,
+            transaction_bytes_max: 16 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    #[error("cannot read genesis file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("genesis file {path} is not valid: {detail}")]
+    Parse { path: String, detail: String },
+    #[error("validator #{index} ({name}): {detail}")]
+    Validator {
+        index: usize,
+        name: String,
+        detail: String,
+    },
+    #[error("validator set: {0}")]
+    Members(#[from] votegraph_consensus::members::MemberSetError),
+    #[error("consensus parameters: {0}")]
+    Consensus(#[from] votegraph_consensus::config::ConfigError),
+}
+
+impl Genesis {
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let genesis: Genesis = toml::from_str(&text).map_err(|e| GenesisError::Parse {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        genesis.member_set()?;
+        genesis.engine_config().validate()?;
+        Ok(genesis)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("genesis serializes")
+    }
+
+    /// blake3 of the canonical TOML rendering: equal for equal content.
+    pub fn hash(&self) -> [u8; 32] {
+        *blake3::hash(self.to_toml().as_bytes()).as_bytes()
+    }
+
+    pub fn chain(&self) -> ChainId {
+        ChainId::from_name(&self.chain_id)
+    }
+
+    pub fn public_keys(&self) -> Result<Vec<VerifyingKey>, GenesisError> {
+        self.validators
+            .iter()
+            .enumerate()
+            .map(|(index, v)| {
+                let invalid = |detail: String| GenesisError::Validator {
+                    index,
+                    name: v.name.clone(),
+                    detail,
+                };
+                let bytes = hex::decode_array::<32>(&v.public_key)
+                    .map_err(|e| invalid(format!("public_key: {e}")))?;
+                VerifyingKey::from_bytes(&bytes)
+                    .map_err(|_| invalid("public_key is not an ed25519 point".into()))
+            })
+            .collect()
+    }
+
+    pub fn member_set(&self) -> Result<MemberSet, GenesisError> {
+        let members = self
+            .public_keys()?
+            .into_iter()
+            .zip(&self.validators)
+            .map(|(public_key, v)| Member {
+                public_key,
+                weight: v.weight,
+            })
+            .collect();
+        Ok(MemberSet::new(members)?)
+    }
+
+    pub fn engine_config(&self) -> EngineConfig {
+        let mut config = EngineConfig {
+            coin_frequency: self.consensus.coin_frequency,
+            ancient_window_rounds: self.consensus.ancient_window_rounds,
+            future_window_rounds: self.consensus.ancient_window_rounds,
+            ..EngineConfig::default()
+        };
+        config.event_limits.transactions_per_event_max = self.consensus.transactions_per_event_max;
+        // An envelope adds its fixed fields to the payload.
+        config.event_limits.transaction_bytes_max = self.consensus.transaction_bytes_max + 256;
+        config
+    }
+
+    /// The member whose public key is `key`'s.
+    pub fn member_of(&self, key: &VerifyingKey) -> Option<MemberId> {
+        let keys = self.public_keys().ok()?;
+        keys.iter()
+            .position(|k| k == key)
+            .map(|i| MemberId(i as u32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Genesis {
+        let key = |seed: u8| {
+            ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes()
+        };
+        Genesis {
+            chain_id: "test".into(),
+            consensus: ConsensusParams::default(),
+            validators: (0..4)
+                .map(|i| ValidatorEntry {
+                    name: format!("v{i}"),
+                    public_key: hex::encode(&key(i + 1)),
+                    weight: 1,
+                    address: format!("http://127.0.0.1:{}", 7100 + i as u16),
+                    region: "a".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn genesis_round_trips_through_toml_with_a_stable_hash() {
+        let genesis = sample();
+        let parsed: Genesis = toml::from_str(&genesis.to_toml()).unwrap();
+        assert_eq!(parsed, genesis);
+        assert_eq!(parsed.hash(), genesis.hash());
+        assert_eq!(parsed.member_set().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_bad_validator_key_is_named() {
+        let mut genesis = sample();
+        genesis.validators[2].public_key = "00".into();
+        let error = genesis.member_set().unwrap_err().to_string();
+        assert!(error.contains("validator #2 (v2)"), "{error}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let text = sample().to_toml() + "\nsurprise = 1\n";
+        assert!(toml::from_str::<Genesis>(&text).is_err());
+    }
+}

@@ -1,0 +1,206 @@
+//! Peer authentication by signed hellos: each sync opens with a hello signed by the sender's
+//! validator key, naming the genesis, sender, receiver, time and what the sender knows. A
+//! receiver refuses an unknown sender, a wrong genesis or receiver, a bad signature, a clock
+//! too far off, and a hello not newer than the last one it accepted from that sender (so a
+//! captured hello cannot be replayed).
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use votegraph_proto::gossip::v1::Hello;
+
+const DOMAIN: &[u8] = b"votegraph-sync-hello-v1\0";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HelloError {
+    #[error("hello from member {0}, which is not in the genesis validator set")]
+    UnknownMember(u32),
+    #[error("hello is for member {got}, this node is member {expected}")]
+    WrongReceiver { expected: u32, got: u32 },
+    #[error("hello is for another genesis (this node runs a different chain or validator set)")]
+    WrongGenesis,
+    #[error("hello signature does not verify with member {0}'s key")]
+    BadSignature(u32),
+    #[error("hello clock is {skew_ms} ms off this node's, more than {max_ms} ms")]
+    ClockSkew { skew_ms: u64, max_ms: u64 },
+    #[error("hello is not newer than the last accepted from member {0} (replayed?)")]
+    Replayed(u32),
+    #[error("hello lists {got} creators, the validator set has {expected}")]
+    KnownLength { expected: usize, got: usize },
+}
+
+fn signing_message(hello: &Hello) -> Vec<u8> {
+    let mut m = Vec::with_capacity(DOMAIN.len() + 32 + 20 + 8 * hello.known.len());
+    m.extend_from_slice(DOMAIN);
+    m.extend_from_slice(&hello.genesis_hash);
+    m.extend_from_slice(&hello.from_member.to_be_bytes());
+    m.extend_from_slice(&hello.to_member.to_be_bytes());
+    m.extend_from_slice(&hello.timestamp_ms.to_be_bytes());
+    m.extend_from_slice(&(hello.known.len() as u32).to_be_bytes());
+    for k in &hello.known {
+        m.extend_from_slice(&k.to_be_bytes());
+    }
+    m
+}
+
+/// A signed hello.
+pub fn sign_hello(
+    key: &SigningKey,
+    genesis_hash: [u8; 32],
+    from_member: u32,
+    to_member: u32,
+    timestamp_ms: u64,
+    known: Vec<u64>,
+) -> Hello {
+    let mut hello = Hello {
+        genesis_hash: genesis_hash.to_vec().into(),
+        from_member,
+        to_member,
+        timestamp_ms,
+        known,
+        signature: Default::default(),
+    };
+    hello.signature = key
+        .sign(&signing_message(&hello))
+        .to_bytes()
+        .to_vec()
+        .into();
+    hello
+}
+
+/// Checks hellos addressed to one validator and remembers the newest accepted per sender.
+pub struct HelloChecker {
+    pub genesis_hash: [u8; 32],
+    pub me: u32,
+    pub keys: Vec<VerifyingKey>,
+    pub skew_ms_max: u64,
+    last_accepted_ms: Mutex<HashMap<u32, u64>>,
+}
+
+impl HelloChecker {
+    pub fn new(genesis_hash: [u8; 32], me: u32, keys: Vec<VerifyingKey>, skew_ms_max: u64) -> Self {
+        HelloChecker {
+            genesis_hash,
+            me,
+            keys,
+            skew_ms_max,
+            last_accepted_ms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Authenticates `hello` at local time `now_ms`. With `fresh`, the hello must also be newer
+    /// than the last one accepted from its sender (requests); responses are bound to the
+    /// request instead.
+    pub fn check(&self, hello: &Hello, now_ms: u64, fresh: bool) -> Result<(), HelloError> {
+        let key = self
+            .keys
+            .get(hello.from_member as usize)
+            .ok_or(HelloError::UnknownMember(hello.from_member))?;
+        if hello.to_member != self.me {
+            return Err(HelloError::WrongReceiver {
+                expected: self.me,
+                got: hello.to_member,
+            });
+        }
+        if hello.genesis_hash.as_ref() != self.genesis_hash {
+            return Err(HelloError::WrongGenesis);
+        }
+        if hello.known.len() != self.keys.len() {
+            return Err(HelloError::KnownLength {
+                expected: self.keys.len(),
+                got: hello.known.len(),
+            });
+        }
+        let signature = Signature::from_slice(&hello.signature)
+            .map_err(|_| HelloError::BadSignature(hello.from_member))?;
+        key.verify_strict(&signing_message(hello), &signature)
+            .map_err(|_| HelloError::BadSignature(hello.from_member))?;
+        let skew_ms = now_ms.abs_diff(hello.timestamp_ms);
+        if skew_ms > self.skew_ms_max {
+            return Err(HelloError::ClockSkew {
+                skew_ms,
+                max_ms: self.skew_ms_max,
+            });
+        }
+        if fresh {
+            let mut last = self.last_accepted_ms.lock().expect("hello lock");
+            let previous = last.entry(hello.from_member).or_insert(0);
+            if hello.timestamp_ms <= *previous {
+                return Err(HelloError::Replayed(hello.from_member));
+            }
+            *previous = hello.timestamp_ms;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<SigningKey> {
+        (1..=3u8)
+            .map(|s| SigningKey::from_bytes(&[s; 32]))
+            .collect()
+    }
+
+    fn checker_for(me: u32) -> HelloChecker {
+        let public = keys().iter().map(|k| k.verifying_key()).collect();
+        HelloChecker::new([9; 32], me, public, 1000)
+    }
+
+    #[test]
+    fn a_valid_hello_is_accepted_once() {
+        let checker = checker_for(1);
+        let hello = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![1, 2, 3]);
+        checker.check(&hello, 5100, true).unwrap();
+        assert_eq!(
+            checker.check(&hello, 5100, true),
+            Err(HelloError::Replayed(0))
+        );
+        let newer = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![1, 2, 3]);
+        checker.check(&newer, 5100, true).unwrap();
+    }
+
+    #[test]
+    fn forged_misaddressed_or_foreign_hellos_are_refused() {
+        let checker = checker_for(1);
+        let stranger = SigningKey::from_bytes(&[77; 32]);
+        let forged = sign_hello(&stranger, [9; 32], 0, 1, 5000, vec![0; 3]);
+        assert_eq!(
+            checker.check(&forged, 5000, true),
+            Err(HelloError::BadSignature(0))
+        );
+        let unknown = sign_hello(&stranger, [9; 32], 7, 1, 5000, vec![0; 3]);
+        assert_eq!(
+            checker.check(&unknown, 5000, true),
+            Err(HelloError::UnknownMember(7))
+        );
+        let elsewhere = sign_hello(&keys()[0], [9; 32], 0, 2, 5000, vec![0; 3]);
+        assert!(matches!(
+            checker.check(&elsewhere, 5000, true),
+            Err(HelloError::WrongReceiver { .. })
+        ));
+        let other_chain = sign_hello(&keys()[0], [8; 32], 0, 1, 5000, vec![0; 3]);
+        assert_eq!(
+            checker.check(&other_chain, 5000, true),
+            Err(HelloError::WrongGenesis)
+        );
+        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3]);
+        tampered.known[0] = 5;
+        assert_eq!(
+            checker.check(&tampered, 5000, true),
+            Err(HelloError::BadSignature(0))
+        );
+    }
+
+    #[test]
+    fn a_hello_from_a_distant_clock_is_refused() {
+        let checker = checker_for(1);
+        let old = sign_hello(&keys()[0], [9; 32], 0, 1, 1000, vec![0; 3]);
+        assert!(matches!(
+            checker.check(&old, 5000, true),
+            Err(HelloError::ClockSkew { skew_ms: 4000, .. })
+        ));
+    }
+}

@@ -1,0 +1,123 @@
+//! Everything a sync needs, on either side: who this validator is, how it signs and checks
+//! hellos, the rules events must pass, the driver, and the WAN emulation settings.
+
+use super::auth::{sign_hello, HelloChecker};
+use super::exchange::FrameLimits;
+use super::verify::Rules;
+use crate::config::{GossipSection, WanSection};
+use crate::driver::Command;
+use crate::shared::Shared;
+use ed25519_dalek::SigningKey;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use votegraph_consensus::MemberId;
+use votegraph_proto::gossip::v1::Hello;
+
+pub struct GossipContext {
+    pub me: MemberId,
+    pub key: SigningKey,
+    pub genesis_hash: [u8; 32],
+    pub checker: HelloChecker,
+    pub rules: Arc<Rules>,
+    pub shared: Arc<Shared>,
+    pub driver: mpsc::Sender<Command>,
+    pub settings: GossipSection,
+    pub wan: WanSection,
+    /// Region of each validator, by member index.
+    pub regions: Vec<String>,
+    last_hello_ms: AtomicU64,
+}
+
+impl GossipContext {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        me: MemberId,
+        key: SigningKey,
+        genesis_hash: [u8; 32],
+        rules: Arc<Rules>,
+        shared: Arc<Shared>,
+        driver: mpsc::Sender<Command>,
+        settings: GossipSection,
+        wan: WanSection,
+        regions: Vec<String>,
+    ) -> Self {
+        let keys = rules
+            .members
+            .ids()
+            .map(|id| rules.members.get(id).expect("member").public_key)
+            .collect();
+        let checker = HelloChecker::new(genesis_hash, me.0, keys, settings.clock_skew_ms_max);
+        GossipContext {
+            me,
+            key,
+            genesis_hash,
+            checker,
+            rules,
+            shared,
+            driver,
+            settings,
+            wan,
+            regions,
+            last_hello_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub fn members(&self) -> usize {
+        self.regions.len()
+    }
+
+    /// A signed hello to `peer` carrying what this node knows, with a timestamp strictly
+    /// greater than any earlier one (so the peer's replay check never refuses a real hello).
+    pub fn hello_to(&self, peer: MemberId) -> Hello {
+        let now = now_ms();
+        let mut last = self.last_hello_ms.load(Ordering::SeqCst);
+        let timestamp = loop {
+            let next = now.max(last + 1);
+            match self.last_hello_ms.compare_exchange(
+                last,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break next,
+                Err(actual) => last = actual,
+            }
+        };
+        let known = self.shared.index.read().expect("index lock").known();
+        sign_hello(
+            &self.key,
+            self.genesis_hash,
+            self.me.0,
+            peer.0,
+            timestamp,
+            known,
+        )
+    }
+
+    /// The emulated one-way delay for frames this node sends to `peer`.
+    pub fn delay_to(&self, peer: MemberId) -> Duration {
+        let (Some(from), Some(to)) = (
+            self.regions.get(self.me.index()),
+            self.regions.get(peer.index()),
+        ) else {
+            return Duration::ZERO;
+        };
+        Duration::from_millis(self.wan.delay_ms(from, to))
+    }
+
+    pub fn frame_limits(&self) -> FrameLimits {
+        FrameLimits {
+            events_per_frame_max: self.settings.events_per_frame_max,
+            frame_bytes_max: self.settings.message_bytes_max / 2,
+        }
+    }
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,200 @@
+//! What this validator can send to its peers: every event still in the engine's memory, by
+//! creator and sequence, each with the local insertion number that gives a topological order.
+//!
+//! The driver adds events after they are durable and prunes those the engine forgot; sync
+//! handlers read it concurrently. A peer that lacks events older than what is held here is
+//! told exactly which it needs (it must catch up by state transfer).
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use votegraph_consensus::{EventId, MemberId, Round, VerifiedEvent};
+
+#[derive(Clone)]
+struct Entry {
+    seq: u64,
+    birth_round: Round,
+    insertion: u64,
+    id: EventId,
+    bytes: Bytes,
+}
+
+/// A peer needs events this node no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("needs events of creator {creator} from seq {needed_seq}, but this node holds only seq {oldest_held_seq} and later (pruned as ancient); the node must be restored from a recent backup of a peer's ledger")]
+pub struct Behind {
+    pub creator: MemberId,
+    pub needed_seq: u64,
+    pub oldest_held_seq: u64,
+}
+
+pub struct GossipIndex {
+    by_creator: Vec<VecDeque<Entry>>,
+    next_insertion: u64,
+    /// Highest sequence number ever held per creator, plus one (survives pruning).
+    known: Vec<u64>,
+    events: usize,
+    bytes: usize,
+}
+
+impl GossipIndex {
+    pub fn new(members: usize) -> Self {
+        GossipIndex {
+            by_creator: vec![VecDeque::new(); members],
+            next_insertion: 0,
+            known: vec![0; members],
+            events: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Adds an event whose parents were added before it.
+    pub fn add(&mut self, event: &VerifiedEvent) {
+        let creator = event.creator().index();
+        let entry = Entry {
+            seq: event.creator_seq(),
+            birth_round: event.birth_round(),
+            insertion: self.next_insertion,
+            id: event.id(),
+            bytes: Bytes::from(event.encode()),
+        };
+        self.next_insertion += 1;
+        self.events += 1;
+        self.bytes += entry.bytes.len();
+        self.known[creator] = self.known[creator].max(entry.seq + 1);
+        let chain = &mut self.by_creator[creator];
+        let at = chain.partition_point(|e| e.seq <= entry.seq);
+        chain.insert(at, entry);
+    }
+
+    /// Per creator: the next sequence number this node lacks.
+    pub fn known(&self) -> Vec<u64> {
+        self.known.clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The latest event held of `creator`, the other-parent for an event after syncing with it.
+    pub fn latest_of(&self, creator: MemberId) -> Option<EventId> {
+        self.by_creator.get(creator.index())?.back().map(|e| e.id)
+    }
+
+    /// Events a peer that knows `known` lacks, parents first, at most `max`. A prefix of a
+    /// topological order is closed under the parents the peer lacks, so a cut batch is still
+    /// insertable.
+    pub fn missing_for(&self, known: &[u64], max: usize) -> Result<Vec<Bytes>, Behind> {
+        let mut picked: Vec<&Entry> = Vec::new();
+        for (creator, chain) in self.by_creator.iter().enumerate() {
+            let peer_next = known.get(creator).copied().unwrap_or(0);
+            if peer_next >= self.known[creator] {
+                continue;
+            }
+            match chain.front() {
+                Some(oldest) if oldest.seq > peer_next => {
+                    return Err(Behind {
+                        creator: MemberId(creator as u32),
+                        needed_seq: peer_next,
+                        oldest_held_seq: oldest.seq,
+                    })
+                }
+                None => {
+                    return Err(Behind {
+                        creator: MemberId(creator as u32),
+                        needed_seq: peer_next,
+                        oldest_held_seq: self.known[creator],
+                    })
+                }
+                _ => {}
+            }
+            let from = chain.partition_point(|e| e.seq < peer_next);
+            picked.extend(chain.range(from..));
+        }
+        picked.sort_unstable_by_key(|e| e.insertion);
+        picked.truncate(max);
+        Ok(picked.into_iter().map(|e| e.bytes.clone()).collect())
+    }
+
+    /// Forgets events born before `birth_round` (the engine no longer holds them).
+    pub fn prune_born_before(&mut self, birth_round: Round) {
+        for chain in &mut self.by_creator {
+            // Chains are in sequence order, and birth rounds never decrease along a chain.
+            while chain.front().is_some_and(|e| e.birth_round < birth_round) {
+                let entry = chain.pop_front().expect("front checked");
+                self.events -= 1;
+                self.bytes -= entry.bytes.len();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+    use votegraph_consensus::replay::signed_events;
+    use votegraph_consensus::sim::{generate, GossipParams};
+
+    fn events(members: usize, count: usize) -> Vec<VerifiedEvent> {
+        signed_events(&generate(&GossipParams::new(members, count, 7))).unwrap()
+    }
+
+    #[test]
+    fn a_peer_gets_exactly_what_it_lacks_parents_first() {
+        let all = events(4, 200);
+        let mut full = GossipIndex::new(4);
+        let mut half = GossipIndex::new(4);
+        for (i, event) in all.iter().enumerate() {
+            full.add(event);
+            if i < 100 {
+                half.add(event);
+            }
+        }
+        let sent = full.missing_for(&half.known(), usize::MAX).unwrap();
+        assert_eq!(sent.len(), 100);
+        let by_bytes: HashMap<Vec<u8>, &VerifiedEvent> =
+            all.iter().map(|e| (e.encode(), e)).collect();
+        let mut seen: HashSet<EventId> = all[..100].iter().map(|e| e.id()).collect();
+        for bytes in &sent {
+            let event = by_bytes[bytes.as_ref()];
+            for parent in [event.self_parent(), event.other_parent()]
+                .into_iter()
+                .flatten()
+            {
+                assert!(
+                    seen.contains(&parent.id),
+                    "a parent was sent after its child"
+                );
+            }
+            assert!(seen.insert(event.id()), "an event was sent twice");
+        }
+        assert!(full
+            .missing_for(&full.known(), usize::MAX)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_peer_behind_the_pruned_history_is_told_what_it_needs() {
+        let all = events(4, 400);
+        let mut index = GossipIndex::new(4);
+        for event in &all {
+            index.add(event);
+        }
+        let before = index.len();
+        index.prune_born_before(5);
+        assert!(index.len() < before);
+        let error = index.missing_for(&[0, 0, 0, 0], 10).unwrap_err();
+        assert_eq!(error.needed_seq, 0);
+        assert!(error.oldest_held_seq > 0);
+        assert!(error.to_string().contains("backup"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Gossip between validators: the signed hello, the index of events a node can serve, the
+//! sync exchange (server and client sides), and WAN emulation.
+
+pub mod auth;
+pub mod client;
+pub mod context;
+pub mod delay;
+pub mod exchange;
+pub mod index;
+pub mod server;
+pub mod verify;

@@ -1,0 +1,91 @@
+//! The callee side of a sync: authenticate the caller's hello, answer with a signed hello,
+//! stream the events the caller lacks, and take in what the caller sends.
+
+use super::context::{now_ms, GossipContext};
+use super::delay::delayed_channel;
+use super::exchange::{send_events, take_in, Received};
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+use tracing::debug;
+use votegraph_consensus::MemberId;
+use votegraph_proto::gossip::v1::gossip_server::Gossip;
+use votegraph_proto::gossip::v1::{sync_frame::Frame, SyncFrame};
+
+/// Frames buffered per direction of one sync.
+const FRAMES_IN_FLIGHT: usize = 8;
+
+pub struct GossipService {
+    pub context: Arc<GossipContext>,
+}
+
+type FrameStream = Pin<Box<dyn Stream<Item = Result<SyncFrame, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Gossip for GossipService {
+    type SyncStream = FrameStream;
+
+    async fn sync(
+        &self,
+        request: Request<Streaming<SyncFrame>>,
+    ) -> Result<Response<Self::SyncStream>, Status> {
+        let context = Arc::clone(&self.context);
+        let mut inbound = request.into_inner();
+        let hello = match inbound.message().await? {
+            Some(SyncFrame {
+                frame: Some(Frame::Hello(hello)),
+            }) => hello,
+            _ => return Err(Status::invalid_argument("a sync must open with a hello")),
+        };
+        context
+            .checker
+            .check(&hello, now_ms(), true)
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
+        let peer = MemberId(hello.from_member);
+        let missing = context
+            .shared
+            .index
+            .read()
+            .expect("index lock")
+            .missing_for(&hello.known, context.settings.events_per_sync_max)
+            .map_err(|behind| Status::failed_precondition(behind.to_string()))?;
+        let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));
+        let answer = context.hello_to(peer);
+        let limits = context.frame_limits();
+        tokio::spawn(async move {
+            let hello = SyncFrame {
+                frame: Some(Frame::Hello(answer)),
+            };
+            if out.send(hello).await.is_ok() {
+                send_events(&out, missing, limits).await;
+            }
+        });
+        tokio::spawn(async move {
+            let mut received = Received::default();
+            if let Err(status) = receive_all(&context, peer, &mut inbound, &mut received).await {
+                debug!(peer = peer.0, %status, "sync from peer ended early");
+            }
+        });
+        let stream = ReceiverStream::new(frames).map(Ok);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+async fn receive_all(
+    context: &GossipContext,
+    peer: MemberId,
+    inbound: &mut Streaming<SyncFrame>,
+    received: &mut Received,
+) -> Result<(), Status> {
+    while let Some(frame) = inbound.message().await? {
+        match frame.frame {
+            Some(Frame::Events(batch)) => {
+                take_in(&context.rules, &context.driver, peer, batch, received).await?
+            }
+            Some(Frame::Done(_)) => return Ok(()),
+            _ => return Err(Status::invalid_argument("unexpected frame in a sync")),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Verification of received events before they reach the engine, in parallel on rayon's
+//! pool: decoding, the event's own checks and signature, and every transaction envelope under
+//! the strict single-signature rule. An event carrying an invalid transaction is invalid as a
+//! whole (its creator signed it), so every honest validator keeps or refuses the same events.
+
+use bytes::Bytes;
+use rayon::prelude::*;
+use std::sync::Arc;
+use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
+use votegraph_gateway::{check_encoded, ChainId};
+
+/// What every validator checks the same way.
+pub struct Rules {
+    pub members: MemberSet,
+    pub limits: EventLimits,
+    pub chain: ChainId,
+    pub payload_bytes_max: usize,
+}
+
+/// A refused event and why; kept as evidence.
+#[derive(Debug)]
+pub struct Refused {
+    pub bytes: Bytes,
+    pub reason: String,
+}
+
+/// Verifies a batch, keeping the input order for the events that pass.
+pub fn verify_batch(rules: &Rules, batch: Vec<Bytes>) -> (Vec<VerifiedEvent>, Vec<Refused>) {
+    let results: Vec<Result<VerifiedEvent, Refused>> = batch
+        .into_par_iter()
+        .map(|bytes| verify_one(rules, &bytes).map_err(|reason| Refused { bytes, reason }))
+        .collect();
+    let mut verified = Vec::with_capacity(results.len());
+    let mut refused = Vec::new();
+    for result in results {
+        match result {
+            Ok(event) => verified.push(event),
+            Err(r) => refused.push(r),
+        }
+    }
+    (verified, refused)
+}
+
+fn verify_one(rules: &Rules, bytes: &[u8]) -> Result<VerifiedEvent, String> {
+    if bytes.len() > rules.limits.event_bytes_max {
+        return Err(format!(
+            "event has {} bytes, more than {}",
+            bytes.len(),
+            rules.limits.event_bytes_max
+        ));
+    }
+    let unchecked = UncheckedEvent::decode(bytes, &rules.limits).map_err(|e| e.to_string())?;
+    let event = unchecked
+        .verify(&rules.members, &rules.limits)
+        .map_err(|e| e.to_string())?;
+    for (index, tx) in event.transactions().iter().enumerate() {
+        check_encoded(tx, &rules.chain, rules.payload_bytes_max)
+            .map_err(|e| format!("transaction {index}: {e}"))?;
+    }
+    Ok(event)
+}
+
+/// Runs [`verify_batch`] on rayon's pool without blocking the async runtime.
+pub async fn verify_on_pool(
+    rules: Arc<Rules>,
+    batch: Vec<Bytes>,
+) -> (Vec<VerifiedEvent>, Vec<Refused>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(verify_batch(&rules, batch));
+    });
+    rx.await.expect("the verification task always answers")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use votegraph_consensus::encoding::UnsignedEvent;
+    use votegraph_consensus::MemberId;
+    use votegraph_gateway::Envelope;
+
+    fn rules() -> (Rules, ed25519_dalek::SigningKey) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let members = MemberSet::new(vec![votegraph_consensus::Member {
+            public_key: key.verifying_key(),
+            weight: 1,
+        }])
+        .unwrap();
+        let rules = Rules {
+            members,
+            limits: EventLimits::default(),
+            chain: ChainId::from_name("t"),
+            payload_bytes_max: 100,
+        };
+        (rules, key)
+    }
+
+    fn event_with(key: &ed25519_dalek::SigningKey, transactions: Vec<Vec<u8>>) -> Bytes {
+        let unsigned = UnsignedEvent {
+            creator: MemberId(0),
+            creator_seq: 0,
+            birth_round: 1,
+            timestamp_ns: 1,
+            self_parent: None,
+            other_parent: None,
+            transactions,
+        };
+        Bytes::from(VerifiedEvent::sign(unsigned, key).encode())
+    }
+
+    #[test]
+    fn an_event_with_a_bad_transaction_is_refused_whole() {
+        let (rules, key) = rules();
+        let voter = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+        let good = Envelope::sign(&rules.chain, &voter, 1, b"yes".to_vec());
+        let mut bad = Envelope::sign(&rules.chain, &voter, 2, b"no".to_vec());
+        bad.payload = b"NO".to_vec();
+        let ok = event_with(&key, vec![good.encode()]);
+        let refused = event_with(&key, vec![good.encode(), bad.encode()]);
+        let (verified, rejected) = verify_batch(&rules, vec![ok, refused]);
+        assert_eq!(verified.len(), 1);
+        assert_eq!(rejected.len(), 1);
+        assert!(
+            rejected[0].reason.contains("transaction 1"),
+            "{}",
+            rejected[0].reason
+        );
+    }
+
+    #[test]
+    fn garbage_bytes_are_refused_with_a_reason() {
+        let (rules, _) = rules();
+        let (verified, rejected) = verify_batch(&rules, vec![Bytes::from_static(b"junk")]);
+        assert!(verified.is_empty());
+        assert_eq!(rejected.len(), 1);
+    }
+}

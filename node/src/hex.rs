@@ -1,0 +1,32 @@
+//! Hex for keys and hashes in files and logs.
+
+/// Lower-case hex of `bytes`.
+pub fn encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Exactly `N` bytes from hex, or a message saying what is wrong.
+pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], String> {
+    let text = text.trim();
+    if text.len() != 2 * N {
+        return Err(format!("expected {} hex digits, got {}", 2 * N, text.len()));
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+            .map_err(|_| format!("not hex at position {}", 2 * i))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_round_trips_and_refuses_bad_input() {
+        let bytes = [0u8, 1, 0xab, 0xff];
+        assert_eq!(super::encode(&bytes), "0001abff");
+        assert_eq!(super::decode_array::<4>("0001abff").unwrap(), bytes);
+        assert!(super::decode_array::<4>("0001ab").is_err());
+        assert!(super::decode_array::<2>("zz00").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! The votegraph validator: configuration, gossip over gRPC, the driver that owns consensus
+//! and the ledger, the client transaction API, and the tools around them (key generation,
+//! local testnets, the cluster benchmark).
+
+pub mod bench;
+pub mod client_api;
+pub mod config;
+pub mod driver;
+pub mod finality;
+pub mod genesis;
+pub mod gossip;
+pub mod hex;
+pub mod keys;
+pub mod pool;
+pub mod run;
+pub mod shared;
+pub mod testnet;

@@ -1,0 +1,207 @@
+//! The transaction pool: verified envelopes waiting for this validator's next event.
+//!
+//! Bounded in transactions and bytes; a full pool refuses (the client sees RESOURCE_EXHAUSTED)
+//! rather than queueing without limit. A transaction is known from admission until it is final
+//! (or its event went stale and it is queued again), so a replayed envelope is refused here;
+//! the ledger's own duplicate rule catches replays through other validators.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+use votegraph_gateway::TxId;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AdmitError {
+    #[error("transaction {0} is already pending or in flight")]
+    Duplicate(String),
+    #[error("the pool is full ({transactions} transactions, {bytes} bytes); retry later")]
+    Full { transactions: usize, bytes: usize },
+}
+
+pub struct PoolLimits {
+    pub transactions_max: usize,
+    pub bytes_max: usize,
+}
+
+/// A pending transaction: its id, canonical envelope bytes, and when it was admitted.
+pub struct Pending {
+    pub id: TxId,
+    pub bytes: Vec<u8>,
+    pub admitted: Instant,
+}
+
+pub struct Pool {
+    limits: PoolLimits,
+    queue: VecDeque<Pending>,
+    queued_bytes: usize,
+    /// Admitted and not yet final: queued, or carried by an event of this node.
+    known: HashMap<TxId, Instant>,
+}
+
+impl Pool {
+    pub fn new(limits: PoolLimits) -> Self {
+        Pool {
+            limits,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            known: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Transactions admitted and not yet final.
+    pub fn known_len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn admit(&mut self, id: TxId, bytes: Vec<u8>, now: Instant) -> Result<(), AdmitError> {
+        if self.known.contains_key(&id) {
+            return Err(AdmitError::Duplicate(id.to_hex()));
+        }
+        let full = self.queue.len() >= self.limits.transactions_max
+            || self.queued_bytes + bytes.len() > self.limits.bytes_max
+            // In-flight transactions are bounded too: at most two pools' worth.
+            || self.known.len() >= 2 * self.limits.transactions_max;
+        if full {
+            return Err(AdmitError::Full {
+                transactions: self.queue.len(),
+                bytes: self.queued_bytes,
+            });
+        }
+        self.queued_bytes += bytes.len();
+        self.known.insert(id, now);
+        self.queue.push_back(Pending {
+            id,
+            bytes,
+            admitted: now,
+        });
+        Ok(())
+    }
+
+    /// Oldest-first transactions for the next event, at most `count_max` of them and
+    /// `bytes_max` bytes in all (but always one, so that no transaction blocks the queue);
+    /// they stay known until final.
+    pub fn take(&mut self, count_max: usize, bytes_max: usize) -> Vec<Pending> {
+        let mut count = 0;
+        let mut bytes = 0;
+        for p in self.queue.iter().take(count_max) {
+            if count > 0 && bytes + p.bytes.len() > bytes_max {
+                break;
+            }
+            bytes += p.bytes.len();
+            count += 1;
+        }
+        let taken: Vec<Pending> = self.queue.drain(..count).collect();
+        self.queued_bytes -= bytes;
+        taken
+    }
+
+    /// Puts transactions of an event that can no longer be ordered back at the front.
+    pub fn requeue(&mut self, pending: Vec<Pending>) {
+        for p in pending.into_iter().rev() {
+            self.queued_bytes += p.bytes.len();
+            self.queue.push_front(p);
+        }
+    }
+
+    /// A transaction became final; returns when it was admitted here, if it was.
+    pub fn finalized(&mut self, id: &TxId) -> Option<Instant> {
+        self.known.remove(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> TxId {
+        TxId([n; 32])
+    }
+
+    fn pool(transactions_max: usize, bytes_max: usize) -> Pool {
+        Pool::new(PoolLimits {
+            transactions_max,
+            bytes_max,
+        })
+    }
+
+    #[test]
+    fn full_pool_refuses_instead_of_growing() {
+        let now = Instant::now();
+        let mut pool = pool(2, 1000);
+        pool.admit(id(1), vec![0; 10], now).unwrap();
+        pool.admit(id(2), vec![0; 10], now).unwrap();
+        assert!(matches!(
+            pool.admit(id(3), vec![0; 10], now),
+            Err(AdmitError::Full {
+                transactions: 2,
+                ..
+            })
+        ));
+        let mut small = self::pool(10, 15);
+        small.admit(id(1), vec![0; 10], now).unwrap();
+        assert!(matches!(
+            small.admit(id(2), vec![0; 10], now),
+            Err(AdmitError::Full { .. })
+        ));
+    }
+
+    #[test]
+    fn a_known_transaction_is_refused_until_final() {
+        let now = Instant::now();
+        let mut pool = pool(10, 1000);
+        pool.admit(id(1), vec![1], now).unwrap();
+        assert!(matches!(
+            pool.admit(id(1), vec![1], now),
+            Err(AdmitError::Duplicate(_))
+        ));
+        let taken = pool.take(5, usize::MAX);
+        assert_eq!(taken.len(), 1);
+        assert!(pool.is_empty());
+        assert!(
+            pool.admit(id(1), vec![1], now).is_err(),
+            "in flight is still known"
+        );
+        assert_eq!(pool.finalized(&id(1)), Some(now));
+        assert!(pool.finalized(&id(1)).is_none());
+    }
+
+    #[test]
+    fn take_respects_the_byte_budget_but_always_moves_one() {
+        let now = Instant::now();
+        let mut pool = pool(10, 1000);
+        for n in 1..=3 {
+            pool.admit(id(n), vec![n; 100], now).unwrap();
+        }
+        assert_eq!(pool.take(10, 150).len(), 1);
+        assert_eq!(pool.take(10, 50).len(), 1, "an oversized head still moves");
+        assert_eq!(pool.take(10, 1000).len(), 1);
+        assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn take_is_oldest_first_and_requeue_restores_the_front() {
+        let now = Instant::now();
+        let mut pool = pool(10, 1000);
+        for n in 1..=4 {
+            pool.admit(id(n), vec![n], now).unwrap();
+        }
+        let taken = pool.take(2, usize::MAX);
+        assert_eq!(
+            taken.iter().map(|p| p.id).collect::<Vec<_>>(),
+            [id(1), id(2)]
+        );
+        pool.requeue(taken);
+        let again = pool.take(10, usize::MAX);
+        assert_eq!(
+            again.iter().map(|p| p.id).collect::<Vec<_>>(),
+            [id(1), id(2), id(3), id(4)]
+        );
+    }
+}

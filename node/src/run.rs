@@ -1,0 +1,247 @@
+//! Starting a validator: load genesis, key and ledger, rebuild consensus from the ledger,
+//! start the driver, serve gRPC (gossip, transactions, health, reflection) and metrics, and
+//! gossip until told to stop.
+
+use crate::client_api::TransactionService;
+use crate::config::NodeConfig;
+use crate::driver::{Command, Driver, DriverSettings, COMMANDS_MAX};
+use crate::genesis::{Genesis, GenesisError};
+use crate::gossip::client::Gossiper;
+use crate::gossip::context::GossipContext;
+use crate::gossip::index::GossipIndex;
+use crate::gossip::server::GossipService;
+use crate::gossip::verify::Rules;
+use crate::keys::{self, KeyFileError};
+use crate::pool::{Pool, PoolLimits};
+use crate::shared::Shared;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tracing::info;
+use votegraph_proto::gossip::v1::gossip_server::GossipServer;
+use votegraph_proto::tx::v1::transactions_server::TransactionsServer;
+use votegraph_storage::{rebuild_engine, RecoveryError, RocksStore, StoreError};
+
+/// Finality batches buffered for watchers.
+const FINALITY_BROADCAST: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error("the key in {0} is not a validator of this genesis")]
+    NotAValidator(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("recovery from the ledger failed: {0}")]
+    Recovery(#[from] RecoveryError),
+    #[error("invalid address {address}: {detail}")]
+    Address { address: String, detail: String },
+    #[error("gRPC server failed: {0}")]
+    Serve(String),
+    #[error("metrics exporter failed: {0}")]
+    Metrics(String),
+}
+
+/// Runs a validator until SIGINT or SIGTERM.
+pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
+    let genesis = Genesis::load(&config.node.genesis_file)?;
+    let key = keys::read(&config.node.key_file)?;
+    let me = genesis
+        .member_of(&key.verifying_key())
+        .ok_or_else(|| NodeError::NotAValidator(config.node.key_file.display().to_string()))?;
+    if !config.node.metrics_listen.is_empty() {
+        start_metrics(&config.node.metrics_listen)?;
+    }
+    let store = Arc::new(RocksStore::open(&config.node.data_dir, &config.rocks())?);
+    let engine_config = genesis.engine_config();
+    let members = genesis.member_set()?;
+    info!(member = me.0, data = %config.node.data_dir.display(), "rebuilding consensus from the ledger");
+    let recovered = rebuild_engine(
+        store.as_ref(),
+        engine_config.clone(),
+        members.clone(),
+        Some((me, key.clone())),
+    )?;
+    info!(
+        events_checked = recovered.events_checked,
+        last_decided_round = recovered.engine.last_decided_round(),
+        "ledger replayed and checked"
+    );
+    let mut index = GossipIndex::new(members.len());
+    for event in recovered.engine.events_in_memory() {
+        index.add(&event);
+    }
+    let (finalized, _) = broadcast::channel(FINALITY_BROADCAST);
+    let shared = Arc::new(Shared {
+        index: RwLock::new(index),
+        pool: Mutex::new(Pool::new(PoolLimits {
+            transactions_max: config.pool.transactions_max,
+            bytes_max: config.pool.bytes_max,
+        })),
+        finalized,
+        store: Arc::clone(&store),
+    });
+    let (driver_tx, driver_rx) = mpsc::channel::<Command>(COMMANDS_MAX);
+    let settings = DriverSettings {
+        me,
+        transactions_per_event_max: config
+            .pool
+            .transactions_per_event_max
+            .min(genesis.consensus.transactions_per_event_max),
+        ancient_window_rounds: engine_config.ancient_window_rounds,
+        // Room for the event's own fields and per-transaction length prefixes.
+        transaction_bytes_per_event_max: engine_config.event_limits.event_bytes_max / 2,
+    };
+    let mut driver = Driver::new(
+        recovered.engine,
+        store.clone(),
+        Arc::clone(&shared),
+        settings,
+    )?;
+    driver.commit_recovered(recovered.pending);
+    let driver_thread = std::thread::Builder::new()
+        .name("votegraph-driver".into())
+        .spawn(move || driver.run(driver_rx))
+        .expect("spawn the driver thread");
+    spawn_ticks(driver_tx.clone(), config.node.status_interval_s);
+
+    let rules = Arc::new(Rules {
+        members,
+        limits: engine_config.event_limits.clone(),
+        chain: genesis.chain(),
+        payload_bytes_max: genesis.consensus.transaction_bytes_max,
+    });
+    let context = Arc::new(GossipContext::new(
+        me,
+        key,
+        genesis.hash(),
+        rules,
+        Arc::clone(&shared),
+        driver_tx.clone(),
+        config.gossip.clone(),
+        config.wan.clone(),
+        genesis
+            .validators
+            .iter()
+            .map(|v| v.region.clone())
+            .collect(),
+    ));
+    let addresses: Vec<String> = genesis
+        .validators
+        .iter()
+        .map(|v| v.address.clone())
+        .collect();
+    let gossiper =
+        Gossiper::new(Arc::clone(&context), &addresses).map_err(|detail| NodeError::Address {
+            address: "genesis".into(),
+            detail,
+        })?;
+    let transactions = TransactionService {
+        shared: Arc::clone(&shared),
+        chain: genesis.chain(),
+        payload_bytes_max: genesis.consensus.transaction_bytes_max,
+        member: me.0,
+        watchers_max: config.pool.watchers_max,
+        watchers: Arc::new(AtomicUsize::new(0)),
+    };
+    let listen: SocketAddr = config.node.listen.parse().map_err(|e| NodeError::Address {
+        address: config.node.listen.clone(),
+        detail: format!("{e}"),
+    })?;
+    Arc::new(gossiper).spawn();
+    info!(member = me.0, %listen, validators = addresses.len(), "validator serving");
+    serve(
+        listen,
+        context,
+        transactions,
+        config.gossip.message_bytes_max,
+    )
+    .await?;
+    drop(driver_tx);
+    info!("shutting down");
+    // Sync tasks still hold senders; the process exits after the server stops, and every
+    // write the driver acknowledged is already durable.
+    drop(driver_thread);
+    Ok(())
+}
+
+async fn serve(
+    listen: SocketAddr,
+    context: Arc<GossipContext>,
+    transactions: TransactionService,
+    message_bytes_max: usize,
+) -> Result<(), NodeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<GossipServer<GossipService>>()
+        .await;
+    health_reporter
+        .set_serving::<TransactionsServer<TransactionService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(votegraph_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| NodeError::Serve(e.to_string()))?;
+    let gossip = GossipServer::new(GossipService { context })
+        .max_decoding_message_size(message_bytes_max)
+        .max_encoding_message_size(message_bytes_max);
+    let transactions = TransactionsServer::new(transactions);
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(gossip)
+        .add_service(transactions)
+        .serve_with_shutdown(listen, shutdown_signal())
+        .await
+        .map_err(|e| NodeError::Serve(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn spawn_ticks(driver: mpsc::Sender<Command>, interval_s: u64) {
+    let period = Duration::from_secs(interval_s.max(1));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if driver.send(Command::Tick).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn start_metrics(listen: &str) -> Result<(), NodeError> {
+    let address: SocketAddr = listen.parse().map_err(|e| NodeError::Address {
+        address: listen.into(),
+        detail: format!("{e}"),
+    })?;
+    let latency_buckets = [
+        0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
+    ];
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(address)
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+            &latency_buckets,
+        )
+        .map_err(|e| NodeError::Metrics(e.to_string()))?
+        .install()
+        .map_err(|e| NodeError::Metrics(e.to_string()))?;
+    Ok(())
+}

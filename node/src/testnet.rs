@@ -1,0 +1,143 @@
+//! `votegraph testnet`: a genesis file and one directory per validator (config and key), for a
+//! local cluster or as the starting point of a real deployment.
+
+use crate::config::{NodeConfig, NodeSection, WanSection};
+use crate::genesis::{ConsensusParams, Genesis, ValidatorEntry};
+use crate::{hex, keys};
+use std::path::{Path, PathBuf};
+
+pub struct TestnetSpec {
+    pub validators: usize,
+    pub out: PathBuf,
+    pub regions: Vec<String>,
+    pub chain_id: String,
+    pub host: String,
+    pub base_port: u16,
+    pub metrics_base_port: Option<u16>,
+    pub wan: WanSection,
+    pub fsync: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestnetError {
+    #[error("{0} already exists; choose a new --out directory")]
+    Exists(String),
+    #[error("at least one validator is needed")]
+    NoValidators,
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] keys::KeyFileError),
+}
+
+/// The directory of validator `index` inside a testnet.
+pub fn validator_dir(out: &Path, index: usize) -> PathBuf {
+    out.join(format!("v{index}"))
+}
+
+pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
+    if spec.validators == 0 {
+        return Err(TestnetError::NoValidators);
+    }
+    if spec.out.exists()
+        && std::fs::read_dir(&spec.out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(TestnetError::Exists(spec.out.display().to_string()));
+    }
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|source| TestnetError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let mkdir = |path: &Path| {
+        std::fs::create_dir_all(path).map_err(|source| TestnetError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    mkdir(&spec.out)?;
+    let mut validators = Vec::new();
+    for index in 0..spec.validators {
+        let dir = validator_dir(&spec.out, index);
+        mkdir(&dir)?;
+        let key = keys::generate()?;
+        keys::write(&dir.join("validator.key"), &key)?;
+        let region = if spec.regions.is_empty() {
+            String::new()
+        } else {
+            spec.regions[index % spec.regions.len()].clone()
+        };
+        let port = spec.base_port + index as u16;
+        validators.push(ValidatorEntry {
+            name: format!("v{index}"),
+            public_key: hex::encode(&key.verifying_key().to_bytes()),
+            weight: 1,
+            address: format!("http://{}:{port}", spec.host),
+            region,
+        });
+        let config = NodeConfig {
+            node: NodeSection {
+                key_file: "validator.key".into(),
+                genesis_file: "../genesis.toml".into(),
+                data_dir: "data".into(),
+                listen: format!("{}:{port}", spec.host),
+                metrics_listen: spec
+                    .metrics_base_port
+                    .map(|p| format!("{}:{}", spec.host, p + index as u16))
+                    .unwrap_or_default(),
+                status_interval_s: 10,
+            },
+            storage: crate::config::StorageSection {
+                fsync: spec.fsync,
+                ..Default::default()
+            },
+            gossip: Default::default(),
+            pool: Default::default(),
+            wan: spec.wan.clone(),
+        };
+        write(&dir.join("node.toml"), &config.to_toml())?;
+    }
+    let genesis = Genesis {
+        chain_id: spec.chain_id.clone(),
+        consensus: ConsensusParams::default(),
+        validators,
+    };
+    write(&spec.out.join("genesis.toml"), &genesis.to_toml())?;
+    Ok(genesis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_testnet_loads_back_as_valid_configs_and_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let spec = TestnetSpec {
+            validators: 3,
+            out: out.clone(),
+            regions: vec!["a".into(), "b".into()],
+            chain_id: "t".into(),
+            host: "127.0.0.1".into(),
+            base_port: 7100,
+            metrics_base_port: Some(9100),
+            wan: WanSection::profile("three-regions").unwrap(),
+            fsync: true,
+        };
+        let genesis = create(&spec).unwrap();
+        assert_eq!(Genesis::load(&out.join("genesis.toml")).unwrap(), genesis);
+        assert_eq!(genesis.validators[2].region, "a");
+        let config = NodeConfig::load(&validator_dir(&out, 1).join("node.toml")).unwrap();
+        let key = keys::read(&config.node.key_file).unwrap();
+        assert_eq!(genesis.member_of(&key.verifying_key()).unwrap().0, 1);
+        assert_eq!(config.wan.delay_ms("a", "c"), 160);
+        assert!(matches!(create(&spec), Err(TestnetError::Exists(_))));
+    }
+}

@@ -1,0 +1,225 @@
+//! A real 4-validator cluster of `votegraph node` processes on loopback: transactions are
+//! ordered identically everywhere, a validator killed with SIGKILL catches up and agrees, and a
+//! transaction acknowledged as final is never lost. Nothing here is timed; the deadlines only
+//! keep a broken build from hanging CI.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use votegraph_gateway::{ChainId, Envelope};
+use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
+use votegraph_proto::tx::v1 as pb;
+
+const HANG_GUARD: Duration = Duration::from_secs(180);
+
+fn cluster(dir: &Path) -> Cluster {
+    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
+    Cluster::create(
+        exe,
+        &dir.join("net"),
+        &ClusterSpec {
+            validators: 4,
+            wan: "lan".into(),
+            fsync: true,
+        },
+    )
+    .unwrap()
+}
+
+fn envelopes(chain: &ChainId, voter: u8, count: u64) -> Vec<Envelope> {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[voter; 32]);
+    (0..count)
+        .map(|n| Envelope::sign(chain, &key, n, format!("ballot {voter}/{n}").into_bytes()))
+        .collect()
+}
+
+fn wire(e: &Envelope) -> pb::SubmitRequest {
+    pb::SubmitRequest {
+        envelope: Some(pb::Envelope {
+            payload: e.payload.clone().into(),
+            signer: e.signer.to_vec().into(),
+            signature: e.signature.to_vec().into(),
+            nonce: e.nonce,
+        }),
+    }
+}
+
+/// Submits each envelope to validator `nodes[i % nodes.len()]`.
+async fn submit(cluster: &Cluster, nodes: &[usize], batch: &[Envelope]) {
+    for (i, e) in batch.iter().enumerate() {
+        let node = nodes[i % nodes.len()];
+        let mut client = cluster.client(node).unwrap();
+        client.submit(wire(e)).await.unwrap();
+    }
+}
+
+/// Waits until `node` reports every envelope final; returns tx id -> (index, chain hash).
+async fn finality(
+    cluster: &Cluster,
+    node: usize,
+    batch: &[Envelope],
+) -> HashMap<Vec<u8>, (u64, Vec<u8>)> {
+    let ids: Vec<Vec<u8>> = batch.iter().map(|e| e.id().0.to_vec()).collect();
+    let mut client = cluster.client(node).unwrap();
+    let mut stream = client
+        .watch_finalized(pb::WatchFinalizedRequest {
+            tx_ids: ids.iter().map(|i| i.clone().into()).collect(),
+            all: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut found = HashMap::new();
+    let deadline = Instant::now() + HANG_GUARD;
+    while found.len() < ids.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let batch = tokio::time::timeout(left, stream.message())
+            .await
+            .unwrap_or_else(|_| panic!("validator {node}: {} of {} final", found.len(), ids.len()))
+            .unwrap()
+            .expect("watch ended early");
+        for f in batch.transactions {
+            assert!(f.applied, "a fresh transaction is applied");
+            found.insert(f.tx_id.to_vec(), (f.index, f.chain_hash.to_vec()));
+        }
+    }
+    found
+}
+
+/// Waits until `node` has at least `count` transactions in its ledger.
+async fn wait_for_ledger(cluster: &Cluster, node: usize, count: u64) {
+    let deadline = Instant::now() + HANG_GUARD;
+    loop {
+        if let Ok(head) = cluster.head(node).await {
+            if head.next_transaction_index >= count {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "validator {node} never reached {count} transactions"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn assert_same_chain_at(cluster: &Cluster, nodes: &[usize], index: u64) {
+    let mut hashes = Vec::new();
+    for &node in nodes {
+        hashes.push(cluster.chain_hash_at(node, index).await.unwrap());
+    }
+    assert!(
+        hashes.windows(2).all(|w| w[0] == w[1]),
+        "validators {nodes:?} disagree at transaction {index}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_order_submitted_transactions_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let batch = envelopes(&cluster.chain, 1, 200);
+    submit(&cluster, &[0, 1, 2, 3], &batch).await;
+    let reference = finality(&cluster, 0, &batch).await;
+    for node in 1..4 {
+        assert_eq!(
+            finality(&cluster, node, &batch).await,
+            reference,
+            "validator {node} placed a transaction elsewhere"
+        );
+    }
+    let last = reference.values().map(|(i, _)| *i).max().unwrap();
+    assert_same_chain_at(&cluster, &[0, 1, 2, 3], last).await;
+    cluster.stop_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_validator_catches_up_and_final_transactions_survive_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let first = envelopes(&cluster.chain, 2, 100);
+    submit(&cluster, &[0, 1, 2, 3], &first).await;
+    let acknowledged = finality(&cluster, 0, &first).await;
+
+    // Validator 3 dies without warning; the other three (a supermajority) go on.
+    cluster.kill(3);
+    let second = envelopes(&cluster.chain, 3, 100);
+    submit(&cluster, &[0, 1, 2], &second).await;
+    let mut acknowledged_more = finality(&cluster, 1, &second).await;
+    acknowledged_more.extend(acknowledged.clone());
+
+    cluster.start(3).unwrap();
+    cluster
+        .wait_ready(3, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let total = acknowledged_more.len() as u64;
+    wait_for_ledger(&cluster, 3, total).await;
+    assert_eq!(finality(&cluster, 3, &second).await.len(), 100);
+    assert_same_chain_at(&cluster, &[0, 1, 2, 3], total - 1).await;
+
+    // The validator that acknowledged the first batch dies too; after a restart every
+    // acknowledged transaction is where it was acknowledged, with the same chain hash.
+    cluster.kill(0);
+    cluster.start(0).unwrap();
+    cluster
+        .wait_ready(0, Duration::from_secs(60))
+        .await
+        .unwrap();
+    for (id, (index, hash)) in &acknowledged_more {
+        let stored = cluster.chain_hash_at(0, *index).await.unwrap();
+        assert_eq!(&stored, hash, "transaction {id:02x?} changed after a crash");
+    }
+    cluster.stop_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_bad_signatures_and_strangers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let batch = envelopes(&cluster.chain, 4, 1);
+    let mut client = cluster.client(0).unwrap();
+    client.submit(wire(&batch[0])).await.unwrap();
+    let replay = client.submit(wire(&batch[0])).await.unwrap_err();
+    assert_eq!(replay.code(), tonic::Code::AlreadyExists);
+    let mut forged = batch[0].clone();
+    forged.nonce = 99;
+    let bad = client.submit(wire(&forged)).await.unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    finality(&cluster, 2, &batch).await;
+    // Final now: a replay through another validator is refused as well.
+    let mut other = cluster.client(3).unwrap();
+    let replay = other.submit(wire(&batch[0])).await.unwrap_err();
+    assert_eq!(replay.code(), tonic::Code::AlreadyExists);
+
+    // A gossip peer whose key is not in the genesis is refused.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[200; 32]);
+    let hello = votegraph_node::gossip::auth::sign_hello(&stranger, [0; 32], 0, 1, 1, vec![0; 4]);
+    let channel = tonic::transport::Channel::from_shared(cluster.addresses[1].clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut gossip = votegraph_proto::gossip::v1::gossip_client::GossipClient::new(channel);
+    let frames = tokio_stream::iter(vec![votegraph_proto::gossip::v1::SyncFrame {
+        frame: Some(votegraph_proto::gossip::v1::sync_frame::Frame::Hello(hello)),
+    }]);
+    let refused = gossip.sync(frames).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    cluster.stop_all();
+}
