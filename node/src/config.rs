@@ -88,7 +88,7 @@ impl Default for GossipSection {
             syncs_in_flight: 2,
             idle_interval_ms: 50,
             events_per_frame_max: 256,
-            events_per_sync_max: 20_000,
+            events_per_sync_max: 5_000,
             message_bytes_max: 16 * 1024 * 1024,
             clock_skew_ms_max: 30_000,
             sync_timeout_ms: 20_000,
@@ -114,7 +114,7 @@ impl Default for PoolSection {
         PoolSection {
             transactions_max: 200_000,
             bytes_max: 128 * 1024 * 1024,
-            transactions_per_event_max: 2048,
+            transactions_per_event_max: 500,
             watchers_max: 1024,
         }
     }

@@ -228,6 +228,7 @@ impl Driver {
         let mut rounds_decided = 0u64;
         let mut round = self.head.last_decided_round;
         let mut evidence = Vec::new();
+        let mut unheld = Vec::new();
         for output in outputs {
             match output {
                 Output::Ordered(o) => {
@@ -251,6 +252,7 @@ impl Driver {
                 }
                 Output::ReleasedEventRefused { event, reason } => {
                     debug!(event = %event.id(), %reason, "buffered event refused on release");
+                    unheld.push(*event);
                 }
                 Output::FameDecided { .. } => {}
             }
@@ -286,7 +288,7 @@ impl Driver {
                 std::process::exit(74);
             }
         }
-        self.offer(&events);
+        self.offer(&events, &unheld);
         self.publish(ordered.len(), rounds_decided, finalized);
     }
 
@@ -359,7 +361,7 @@ impl Driver {
     }
 
     /// Makes durable events available to peers and forgets what the engine forgot.
-    fn offer(&self, events: &[VerifiedEvent]) {
+    fn offer(&self, events: &[VerifiedEvent], unheld: &[VerifiedEvent]) {
         let forgotten_below = self
             .engine
             .last_decided_round()
@@ -367,6 +369,9 @@ impl Driver {
         let mut index = self.shared.index.write().expect("index lock");
         for event in events {
             index.add(event);
+        }
+        for event in unheld {
+            index.remove(event.creator(), event.creator_seq(), &event.id());
         }
         index.prune_born_before(forgotten_below);
     }

@@ -49,7 +49,7 @@ impl Default for ConsensusParams {
         ConsensusParams {
             coin_frequency: engine.coin_frequency,
             ancient_window_rounds: engine.ancient_window_rounds,
-            transactions_per_event_max: 2048,
+            transactions_per_event_max: 1024,
             transaction_bytes_max: 16 * 1024,
         }
     }

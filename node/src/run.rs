@@ -85,6 +85,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         })),
         finalized,
         store: Arc::clone(&store),
+        verifying: Mutex::new(Default::default()),
     });
     let (driver_tx, driver_rx) = mpsc::channel::<Command>(COMMANDS_MAX);
     let settings = DriverSettings {

@@ -4,8 +4,10 @@
 use crate::finality::FinalizedBatch;
 use crate::gossip::index::GossipIndex;
 use crate::pool::Pool;
+use std::collections::HashSet;
 use std::sync::{Mutex, RwLock};
 use tokio::sync::broadcast;
+use votegraph_consensus::EventId;
 use votegraph_storage::RocksStore;
 
 pub struct Shared {
@@ -13,4 +15,6 @@ pub struct Shared {
     pub pool: Mutex<Pool>,
     pub finalized: broadcast::Sender<FinalizedBatch>,
     pub store: std::sync::Arc<RocksStore>,
+    /// Events some sync is verifying right now, so that a second sync skips them.
+    pub verifying: Mutex<HashSet<EventId>>,
 }

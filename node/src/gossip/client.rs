@@ -209,6 +209,7 @@ impl Gossiper {
                 Some(Frame::Events(batch)) => {
                     take_in(
                         &context.rules,
+                        &context.shared,
                         &context.driver,
                         peer.id,
                         batch,

@@ -2,14 +2,15 @@
 //! and taking in the events a peer sends (verified in parallel, then handed to the driver in
 //! the order received, so parents still come first).
 
-use super::verify::{verify_on_pool, Rules};
+use super::verify::{decode, verify_on_pool, Rules};
 use crate::driver::Command;
+use crate::shared::Shared;
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 use tracing::warn;
-use votegraph_consensus::MemberId;
+use votegraph_consensus::{EventId, MemberId, UncheckedEvent};
 use votegraph_proto::gossip::v1::{sync_frame::Frame, Done, EventBatch, SyncFrame};
 
 /// Frame limits for one side of a sync.
@@ -63,9 +64,12 @@ pub struct Received {
     pub refused: u64,
 }
 
-/// Hands one received frame to the driver after verifying it.
+/// Hands one received frame to the driver after verifying it. Events this node already holds,
+/// or that another sync is verifying right now, are skipped before their signatures are
+/// checked: verification is the scarcest resource of a validator.
 pub async fn take_in(
     rules: &Arc<Rules>,
+    shared: &Arc<Shared>,
     driver: &mpsc::Sender<Command>,
     from: MemberId,
     batch: EventBatch,
@@ -74,7 +78,8 @@ pub async fn take_in(
     let bytes: u64 = batch.events.iter().map(|e| e.len() as u64).sum();
     metrics::counter!("votegraph_sync_bytes_total", "direction" => "received").increment(bytes);
     received.events += batch.events.len() as u64;
-    let (verified, refused) = verify_on_pool(Arc::clone(rules), batch.events).await;
+    let mut claim = Claim::new(shared, rules, batch.events);
+    let (verified, refused) = verify_on_pool(Arc::clone(rules), claim.take_fresh()).await;
     for r in &refused {
         warn!(peer = from.0, reason = %r.reason, bytes = r.bytes.len(), "peer sent an invalid event");
     }
@@ -96,5 +101,52 @@ pub async fn take_in(
         .await
         .map_err(|_| Status::unavailable("validator is shutting down"))?
         as u64;
+    drop(claim);
     Ok(())
+}
+
+/// Events of one frame claimed for verification by this sync; released when dropped (after
+/// the driver has taken them in, or when the sync fails).
+struct Claim {
+    shared: Arc<Shared>,
+    claimed: Vec<EventId>,
+    fresh: Vec<(Bytes, Result<UncheckedEvent, String>)>,
+}
+
+impl Claim {
+    fn new(shared: &Arc<Shared>, rules: &Rules, events: Vec<Bytes>) -> Self {
+        let mut claim = Claim {
+            shared: Arc::clone(shared),
+            claimed: Vec::new(),
+            fresh: Vec::new(),
+        };
+        let index = shared.index.read().expect("index lock");
+        let mut verifying = shared.verifying.lock().expect("verifying lock");
+        for bytes in events {
+            let decoded = decode(rules, &bytes);
+            if let Ok(event) = &decoded {
+                let id = event.unsigned.id();
+                if index.contains(&id) || !verifying.insert(id) {
+                    metrics::counter!("votegraph_events_duplicate_total").increment(1);
+                    continue;
+                }
+                claim.claimed.push(id);
+            }
+            claim.fresh.push((bytes, decoded));
+        }
+        claim
+    }
+
+    fn take_fresh(&mut self) -> Vec<(Bytes, Result<UncheckedEvent, String>)> {
+        std::mem::take(&mut self.fresh)
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut verifying = self.shared.verifying.lock().expect("verifying lock");
+        for id in &self.claimed {
+            verifying.remove(id);
+        }
+    }
 }

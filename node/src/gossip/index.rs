@@ -6,7 +6,7 @@
 //! told exactly which it needs (it must catch up by state transfer).
 
 use bytes::Bytes;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use votegraph_consensus::{EventId, MemberId, Round, VerifiedEvent};
 
 #[derive(Clone)]
@@ -30,8 +30,9 @@ pub struct Behind {
 pub struct GossipIndex {
     by_creator: Vec<VecDeque<Entry>>,
     next_insertion: u64,
-    /// Highest sequence number ever held per creator, plus one (survives pruning).
+    /// Per creator, the end of the unbroken run of sequence numbers held (survives pruning).
     known: Vec<u64>,
+    ids: HashSet<EventId>,
     events: usize,
     bytes: usize,
 }
@@ -42,6 +43,7 @@ impl GossipIndex {
             by_creator: vec![VecDeque::new(); members],
             next_insertion: 0,
             known: vec![0; members],
+            ids: HashSet::new(),
             events: 0,
             bytes: 0,
         }
@@ -58,17 +60,58 @@ impl GossipIndex {
             bytes: Bytes::from(event.encode()),
         };
         self.next_insertion += 1;
+        if !self.ids.insert(entry.id) {
+            return;
+        }
         self.events += 1;
         self.bytes += entry.bytes.len();
-        self.known[creator] = self.known[creator].max(entry.seq + 1);
         let chain = &mut self.by_creator[creator];
         let at = chain.partition_point(|e| e.seq <= entry.seq);
         chain.insert(at, entry);
+        self.advance_known(creator);
     }
 
-    /// Per creator: the next sequence number this node lacks.
+    /// `known[creator]` covers only an unbroken run of sequence numbers: a peer must keep
+    /// sending an event this node lacks even when later events of the same creator arrived
+    /// (buffered before their parents, say).
+    fn advance_known(&mut self, creator: usize) {
+        let chain = &self.by_creator[creator];
+        let mut next = self.known[creator];
+        let mut at = chain.partition_point(|e| e.seq < next);
+        while at < chain.len() && chain[at].seq <= next {
+            if chain[at].seq == next {
+                next += 1;
+            }
+            at += 1;
+        }
+        self.known[creator] = next;
+    }
+
+    /// Forgets an event the engine refused after all (a buffered event whose parents never
+    /// came): peers must send it, or what it needs, again.
+    pub fn remove(&mut self, creator: MemberId, seq: u64, id: &EventId) {
+        let Some(chain) = self.by_creator.get_mut(creator.index()) else {
+            return;
+        };
+        if let Some(at) = chain.iter().position(|e| e.id == *id) {
+            let entry = chain.remove(at).expect("position found");
+            self.ids.remove(id);
+            self.events -= 1;
+            self.bytes -= entry.bytes.len();
+            let still_held = chain.iter().any(|e| e.seq == seq);
+            if !still_held {
+                self.known[creator.index()] = self.known[creator.index()].min(seq);
+            }
+        }
+    }
+
+    /// Per creator: the first sequence number this node lacks.
     pub fn known(&self) -> Vec<u64> {
         self.known.clone()
+    }
+
+    pub fn contains(&self, id: &EventId) -> bool {
+        self.ids.contains(id)
     }
 
     pub fn len(&self) -> usize {
@@ -129,6 +172,7 @@ impl GossipIndex {
             // Chains are in sequence order, and birth rounds never decrease along a chain.
             while chain.front().is_some_and(|e| e.birth_round < birth_round) {
                 let entry = chain.pop_front().expect("front checked");
+                self.ids.remove(&entry.id);
                 self.events -= 1;
                 self.bytes -= entry.bytes.len();
             }
@@ -139,7 +183,7 @@ impl GossipIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     use votegraph_consensus::replay::signed_events;
     use votegraph_consensus::sim::{generate, GossipParams};
 
@@ -180,6 +224,24 @@ mod tests {
             .missing_for(&full.known(), usize::MAX)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn known_stops_at_the_first_gap_and_a_removed_event_is_asked_for_again() {
+        let all = events(2, 60);
+        let of_creator: Vec<&VerifiedEvent> =
+            all.iter().filter(|e| e.creator() == MemberId(0)).collect();
+        assert!(of_creator.len() >= 4);
+        let mut index = GossipIndex::new(2);
+        index.add(of_creator[0]);
+        index.add(of_creator[2]);
+        index.add(of_creator[3]);
+        assert_eq!(index.known()[0], 1, "seq 1 is missing");
+        index.add(of_creator[1]);
+        assert_eq!(index.known()[0], 4);
+        index.remove(MemberId(0), 2, &of_creator[2].id());
+        assert_eq!(index.known()[0], 2);
+        assert!(!index.contains(&of_creator[2].id()));
     }
 
     #[test]

@@ -81,7 +81,15 @@ async fn receive_all(
     while let Some(frame) = inbound.message().await? {
         match frame.frame {
             Some(Frame::Events(batch)) => {
-                take_in(&context.rules, &context.driver, peer, batch, received).await?
+                take_in(
+                    &context.rules,
+                    &context.shared,
+                    &context.driver,
+                    peer,
+                    batch,
+                    received,
+                )
+                .await?
             }
             Some(Frame::Done(_)) => return Ok(()),
             _ => return Err(Status::invalid_argument("unexpected frame in a sync")),

@@ -26,9 +26,40 @@ pub struct Refused {
 
 /// Verifies a batch, keeping the input order for the events that pass.
 pub fn verify_batch(rules: &Rules, batch: Vec<Bytes>) -> (Vec<VerifiedEvent>, Vec<Refused>) {
+    let decoded = batch
+        .into_iter()
+        .map(|bytes| {
+            let event = decode(rules, &bytes);
+            (bytes, event)
+        })
+        .collect();
+    verify_decoded(rules, decoded)
+}
+
+/// Decodes an event within the size limits (cheap: no signature is checked).
+pub fn decode(rules: &Rules, bytes: &[u8]) -> Result<UncheckedEvent, String> {
+    if bytes.len() > rules.limits.event_bytes_max {
+        return Err(format!(
+            "event has {} bytes, more than {}",
+            bytes.len(),
+            rules.limits.event_bytes_max
+        ));
+    }
+    UncheckedEvent::decode(bytes, &rules.limits).map_err(|e| e.to_string())
+}
+
+/// Verifies decoded events in parallel, keeping the input order for those that pass.
+pub fn verify_decoded(
+    rules: &Rules,
+    batch: Vec<(Bytes, Result<UncheckedEvent, String>)>,
+) -> (Vec<VerifiedEvent>, Vec<Refused>) {
     let results: Vec<Result<VerifiedEvent, Refused>> = batch
         .into_par_iter()
-        .map(|bytes| verify_one(rules, &bytes).map_err(|reason| Refused { bytes, reason }))
+        .map(|(bytes, decoded)| {
+            decoded
+                .and_then(|event| verify_one(rules, event))
+                .map_err(|reason| Refused { bytes, reason })
+        })
         .collect();
     let mut verified = Vec::with_capacity(results.len());
     let mut refused = Vec::new();
@@ -41,15 +72,7 @@ pub fn verify_batch(rules: &Rules, batch: Vec<Bytes>) -> (Vec<VerifiedEvent>, Ve
     (verified, refused)
 }
 
-fn verify_one(rules: &Rules, bytes: &[u8]) -> Result<VerifiedEvent, String> {
-    if bytes.len() > rules.limits.event_bytes_max {
-        return Err(format!(
-            "event has {} bytes, more than {}",
-            bytes.len(),
-            rules.limits.event_bytes_max
-        ));
-    }
-    let unchecked = UncheckedEvent::decode(bytes, &rules.limits).map_err(|e| e.to_string())?;
+fn verify_one(rules: &Rules, unchecked: UncheckedEvent) -> Result<VerifiedEvent, String> {
     let event = unchecked
         .verify(&rules.members, &rules.limits)
         .map_err(|e| e.to_string())?;
@@ -60,14 +83,14 @@ fn verify_one(rules: &Rules, bytes: &[u8]) -> Result<VerifiedEvent, String> {
     Ok(event)
 }
 
-/// Runs [`verify_batch`] on rayon's pool without blocking the async runtime.
+/// Runs [`verify_decoded`] on rayon's pool without blocking the async runtime.
 pub async fn verify_on_pool(
     rules: Arc<Rules>,
-    batch: Vec<Bytes>,
+    batch: Vec<(Bytes, Result<UncheckedEvent, String>)>,
 ) -> (Vec<VerifiedEvent>, Vec<Refused>) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
-        let _ = tx.send(verify_batch(&rules, batch));
+        let _ = tx.send(verify_decoded(&rules, batch));
     });
     rx.await.expect("the verification task always answers")
 }
