@@ -69,10 +69,15 @@ pub struct GossipSection {
     pub syncs_in_flight: usize,
     /// Pause after a sync that exchanged nothing (idle), in milliseconds.
     pub idle_interval_ms: u64,
+    /// Least time between the starts of two syncs of one loop, in milliseconds: bounds the
+    /// event creation rate under load (at most syncs_in_flight * 1000 / this per second).
+    pub sync_interval_min_ms: u64,
     /// Events per EventBatch frame.
     pub events_per_frame_max: usize,
     /// Events one side sends in one sync; the rest follow in the next.
     pub events_per_sync_max: usize,
+    /// Event bytes one side sends in one sync (bounds the signature checks one sync costs).
+    pub bytes_per_sync_max: usize,
     /// Largest gossip message, in bytes.
     pub message_bytes_max: usize,
     /// Hellos whose timestamp is further than this from the local clock are refused.
@@ -87,8 +92,10 @@ impl Default for GossipSection {
         GossipSection {
             syncs_in_flight: 2,
             idle_interval_ms: 50,
+            sync_interval_min_ms: 10,
             events_per_frame_max: 256,
             events_per_sync_max: 5_000,
+            bytes_per_sync_max: 2 * 1024 * 1024,
             message_bytes_max: 16 * 1024 * 1024,
             clock_skew_ms_max: 30_000,
             sync_timeout_ms: 20_000,
@@ -112,7 +119,7 @@ pub struct PoolSection {
 impl Default for PoolSection {
     fn default() -> Self {
         PoolSection {
-            transactions_max: 200_000,
+            transactions_max: 20_000,
             bytes_max: 128 * 1024 * 1024,
             transactions_per_event_max: 500,
             watchers_max: 1024,

@@ -8,9 +8,10 @@
 //! forget in a crash (forking itself), and never reports finality it could lose.
 
 use crate::finality::{self, Finalized};
+use crate::orphans::Orphans;
 use crate::pool::Pending;
 use crate::shared::Shared;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +25,8 @@ use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, Store};
 
 /// Most commands waiting for the driver; senders wait when it is full (backpressure).
 pub const COMMANDS_MAX: usize = 256;
+/// Most received events kept while waiting for a parent.
+pub const ORPHANS_MAX: usize = 20_000;
 
 pub enum Command {
     /// Verified events from a peer, parents first. Replies with how many were new.
@@ -59,6 +62,8 @@ pub struct Driver {
     own_unordered: HashMap<EventId, Vec<Pending>>,
     /// Events carrying transactions that are neither ordered nor stale yet.
     unordered_with_transactions: HashSet<EventId>,
+    /// Received events waiting for a parent.
+    orphans: Orphans,
     /// Whether any peer's event arrived (in either direction of a sync) since this node's
     /// last own event.
     news_since_own_event: bool,
@@ -88,6 +93,7 @@ impl Driver {
             own_unordered: HashMap::new(),
             unordered_with_transactions,
             news_since_own_event: false,
+            orphans: Orphans::new(ORPHANS_MAX),
         })
     }
 
@@ -128,7 +134,8 @@ impl Driver {
 
     fn receive(&mut self, from: MemberId, events: Vec<VerifiedEvent>) -> usize {
         let mut accepted = Vec::new();
-        for event in events {
+        let mut queue: VecDeque<VerifiedEvent> = events.into();
+        while let Some(event) = queue.pop_front() {
             let id = event.id();
             let carries = !event.transactions().is_empty();
             match self.engine.insert(event.clone()) {
@@ -137,14 +144,21 @@ impl Driver {
                         self.unordered_with_transactions.insert(id);
                     }
                     accepted.push(event);
+                    queue.extend(self.orphans.released_by(&id));
                 }
                 Ok(InsertOutcome::Duplicate) | Ok(InsertOutcome::Ancient) => {}
-                Err(e) => self.refused(from, e.reason, &e.event),
+                Err(e) => match e.reason {
+                    InsertRejection::MissingParents(missing) => {
+                        self.orphans.keep(*e.event, &missing);
+                    }
+                    reason => self.refused(from, reason, &e.event),
+                },
             }
         }
         let count = accepted.len();
         self.news_since_own_event |= count > 0;
         metrics::counter!("votegraph_events_received_total").increment(count as u64);
+        metrics::gauge!("votegraph_orphan_events").set(self.orphans.len() as f64);
         let outputs = self.engine.drain_outputs();
         self.persist_and_publish(accepted, outputs);
         count

@@ -11,6 +11,7 @@ pub mod genesis;
 pub mod gossip;
 pub mod hex;
 pub mod keys;
+pub mod orphans;
 pub mod pool;
 pub mod run;
 pub mod shared;

@@ -97,16 +97,18 @@ impl Gossiper {
 
     async fn sync_loop(self: Arc<Self>, mut rng: SplitMix64) {
         let idle = Duration::from_millis(self.context.settings.idle_interval_ms);
+        let interval_min = Duration::from_millis(self.context.settings.sync_interval_min_ms);
         loop {
             let Some(peer) = self.pick(&mut rng) else {
                 tokio::time::sleep(idle).await;
                 continue;
             };
+            let started = tokio::time::Instant::now();
             let outcome = self.sync_and_create(&peer, &mut rng).await;
             self.busy.lock().expect("busy lock").remove(&peer.id);
             match outcome {
                 Ok(o) if o.received == 0 && o.sent_events == 0 => tokio::time::sleep(idle).await,
-                Ok(_) => {}
+                Ok(_) => tokio::time::sleep_until(started + interval_min).await,
                 Err(_) => tokio::time::sleep(RETRY_PAUSE).await,
             }
         }
@@ -195,7 +197,11 @@ impl Gossiper {
             .index
             .read()
             .expect("index lock")
-            .missing_for(&answer.known, context.settings.events_per_sync_max)
+            .missing_for(
+                &answer.known,
+                context.settings.events_per_sync_max,
+                context.settings.bytes_per_sync_max,
+            )
             .unwrap_or_else(|behind| {
                 debug!(peer = peer.id.0, %behind, "peer lacks events this node no longer holds");
                 Vec::new()

@@ -131,10 +131,15 @@ impl GossipIndex {
         self.by_creator.get(creator.index())?.back().map(|e| e.id)
     }
 
-    /// Events a peer that knows `known` lacks, parents first, at most `max`. A prefix of a
-    /// topological order is closed under the parents the peer lacks, so a cut batch is still
-    /// insertable.
-    pub fn missing_for(&self, known: &[u64], max: usize) -> Result<Vec<Bytes>, Behind> {
+    /// Events a peer that knows `known` lacks, parents first, at most `max` events and
+    /// `bytes_max` bytes (but at least one). A prefix of a topological order is closed under the
+    /// parents the peer lacks, so a cut batch is still insertable.
+    pub fn missing_for(
+        &self,
+        known: &[u64],
+        max: usize,
+        bytes_max: usize,
+    ) -> Result<Vec<Bytes>, Behind> {
         let mut picked: Vec<&Entry> = Vec::new();
         for (creator, chain) in self.by_creator.iter().enumerate() {
             let peer_next = known.get(creator).copied().unwrap_or(0);
@@ -163,7 +168,13 @@ impl GossipIndex {
         }
         picked.sort_unstable_by_key(|e| e.insertion);
         picked.truncate(max);
-        Ok(picked.into_iter().map(|e| e.bytes.clone()).collect())
+        let mut total = 0usize;
+        let within_budget = picked.iter().take_while(|e| {
+            let first = total == 0;
+            total += e.bytes.len();
+            first || total <= bytes_max
+        });
+        Ok(within_budget.map(|e| e.bytes.clone()).collect())
     }
 
     /// Forgets events born before `birth_round` (the engine no longer holds them).
@@ -202,7 +213,9 @@ mod tests {
                 half.add(event);
             }
         }
-        let sent = full.missing_for(&half.known(), usize::MAX).unwrap();
+        let sent = full
+            .missing_for(&half.known(), usize::MAX, usize::MAX)
+            .unwrap();
         assert_eq!(sent.len(), 100);
         let by_bytes: HashMap<Vec<u8>, &VerifiedEvent> =
             all.iter().map(|e| (e.encode(), e)).collect();
@@ -221,7 +234,7 @@ mod tests {
             assert!(seen.insert(event.id()), "an event was sent twice");
         }
         assert!(full
-            .missing_for(&full.known(), usize::MAX)
+            .missing_for(&full.known(), usize::MAX, usize::MAX)
             .unwrap()
             .is_empty());
     }
@@ -254,7 +267,9 @@ mod tests {
         let before = index.len();
         index.prune_born_before(5);
         assert!(index.len() < before);
-        let error = index.missing_for(&[0, 0, 0, 0], 10).unwrap_err();
+        let error = index
+            .missing_for(&[0, 0, 0, 0], 10, usize::MAX)
+            .unwrap_err();
         assert_eq!(error.needed_seq, 0);
         assert!(error.oldest_held_seq > 0);
         assert!(error.to_string().contains("backup"));

@@ -48,7 +48,11 @@ impl Gossip for GossipService {
             .index
             .read()
             .expect("index lock")
-            .missing_for(&hello.known, context.settings.events_per_sync_max)
+            .missing_for(
+                &hello.known,
+                context.settings.events_per_sync_max,
+                context.settings.bytes_per_sync_max,
+            )
             .map_err(|behind| Status::failed_precondition(behind.to_string()))?;
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));
         let answer = context.hello_to(peer);

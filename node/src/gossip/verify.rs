@@ -9,6 +9,9 @@ use std::sync::Arc;
 use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
 use votegraph_gateway::{check_encoded, ChainId};
 
+/// Frames with at most this many signatures are verified on the calling thread.
+const INLINE_SIGNATURES_MAX: usize = 16;
+
 /// What every validator checks the same way.
 pub struct Rules {
     pub members: MemberSet,
@@ -88,6 +91,14 @@ pub async fn verify_on_pool(
     rules: Arc<Rules>,
     batch: Vec<(Bytes, Result<UncheckedEvent, String>)>,
 ) -> (Vec<VerifiedEvent>, Vec<Refused>) {
+    let signatures: usize = batch
+        .iter()
+        .map(|(_, e)| 1 + e.as_ref().map_or(0, |e| e.unsigned.transactions.len()))
+        .sum();
+    if signatures <= INLINE_SIGNATURES_MAX {
+        // Waking rayon's workers costs more than it saves for a handful of signatures.
+        return tokio::task::block_in_place(|| verify_decoded(&rules, batch));
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let _ = tx.send(verify_decoded(&rules, batch));
