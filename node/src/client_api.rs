@@ -89,8 +89,14 @@ impl TransactionService {
     }
 
     fn admit_envelope(&self, envelope: Envelope) -> Result<(), SubmitError> {
-        envelope.verify(&self.chain, self.payload_bytes_max)?;
         let id = envelope.id();
+        let encoded = envelope.encode();
+        self.shared
+            .pool
+            .lock()
+            .expect("pool lock")
+            .precheck(&id, encoded.len())?;
+        envelope.verify(&self.chain, self.payload_bytes_max)?;
         if self
             .shared
             .store
@@ -100,7 +106,7 @@ impl TransactionService {
             return Err(SubmitError::AlreadyFinal(id.to_hex()));
         }
         let mut pool = self.shared.pool.lock().expect("pool lock");
-        pool.admit(id, envelope.encode(), Instant::now())?;
+        pool.admit(id, encoded, Instant::now())?;
         metrics::counter!("votegraph_transactions_submitted_total").increment(1);
         Ok(())
     }

@@ -60,12 +60,14 @@ impl Pool {
         self.known.len()
     }
 
-    pub fn admit(&mut self, id: TxId, bytes: Vec<u8>, now: Instant) -> Result<(), AdmitError> {
-        if self.known.contains_key(&id) {
+    /// The checks of [`Pool::admit`] that need no signature: run them first, so that a full
+    /// pool or a replay costs no signature check.
+    pub fn precheck(&self, id: &TxId, bytes: usize) -> Result<(), AdmitError> {
+        if self.known.contains_key(id) {
             return Err(AdmitError::Duplicate(id.to_hex()));
         }
         let full = self.queue.len() >= self.limits.transactions_max
-            || self.queued_bytes + bytes.len() > self.limits.bytes_max
+            || self.queued_bytes + bytes > self.limits.bytes_max
             // In-flight transactions are bounded too: at most two pools' worth.
             || self.known.len() >= 2 * self.limits.transactions_max;
         if full {
@@ -74,6 +76,11 @@ impl Pool {
                 bytes: self.queued_bytes,
             });
         }
+        Ok(())
+    }
+
+    pub fn admit(&mut self, id: TxId, bytes: Vec<u8>, now: Instant) -> Result<(), AdmitError> {
+        self.precheck(&id, bytes.len())?;
         self.queued_bytes += bytes.len();
         self.known.insert(id, now);
         self.queue.push_back(Pending {
