@@ -62,30 +62,29 @@ impl SubmitError {
 
 impl TransactionService {
     fn admit(&self, request: pb::SubmitRequest) -> (Option<TxId>, Result<(), SubmitError>) {
-        let Some(wire) = request.envelope else {
-            return (None, Err(SubmitError::NoEnvelope));
+        let (id, result) = match request.envelope.map(|wire| {
+            Envelope::from_parts(
+                &wire.signer,
+                wire.nonce,
+                wire.payload.to_vec(),
+                &wire.signature,
+            )
+        }) {
+            None => (None, Err(SubmitError::NoEnvelope)),
+            Some(Err(e)) => (None, Err(e.into())),
+            Some(Ok(envelope)) => (Some(envelope.id()), self.admit_envelope(envelope)),
         };
-        let envelope = match Envelope::from_parts(
-            &wire.signer,
-            wire.nonce,
-            wire.payload.to_vec(),
-            &wire.signature,
-        ) {
-            Ok(e) => e,
-            Err(e) => return (None, Err(e.into())),
-        };
-        let id = envelope.id();
-        let result = self.admit_envelope(envelope);
         if let Err(e) = &result {
             let reason = match e.code() {
                 Code::ResourceExhausted => "pool_full",
                 Code::AlreadyExists => "duplicate",
-                _ => "invalid",
+                Code::InvalidArgument => "invalid",
+                _ => "error",
             };
             metrics::counter!("votegraph_transactions_refused_total", "reason" => reason)
                 .increment(1);
         }
-        (Some(id), result)
+        (id, result)
     }
 
     fn admit_envelope(&self, envelope: Envelope) -> Result<(), SubmitError> {
@@ -96,7 +95,6 @@ impl TransactionService {
             .lock()
             .expect("pool lock")
             .precheck(&id, encoded.len())?;
-        envelope.verify(&self.chain, self.payload_bytes_max)?;
         if self
             .shared
             .store
@@ -105,6 +103,7 @@ impl TransactionService {
         {
             return Err(SubmitError::AlreadyFinal(id.to_hex()));
         }
+        envelope.verify(&self.chain, self.payload_bytes_max)?;
         let mut pool = self.shared.pool.lock().expect("pool lock");
         pool.admit(id, encoded, Instant::now())?;
         metrics::counter!("votegraph_transactions_submitted_total").increment(1);

@@ -205,6 +205,7 @@ impl NodeConfig {
             "gossip.events_per_sync_max",
             self.gossip.events_per_sync_max,
         )?;
+        positive("gossip.bytes_per_sync_max", self.gossip.bytes_per_sync_max)?;
         positive("pool.transactions_max", self.pool.transactions_max)?;
         positive(
             "pool.transactions_per_event_max",

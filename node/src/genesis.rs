@@ -88,6 +88,12 @@ impl Genesis {
         })?;
         genesis.member_set()?;
         genesis.engine_config().validate()?;
+        if genesis.consensus.transactions_per_event_max == 0 {
+            return Err(GenesisError::Parse {
+                path: path.display().to_string(),
+                detail: "consensus.transactions_per_event_max must be positive".into(),
+            });
+        }
         Ok(genesis)
     }
 

@@ -9,7 +9,10 @@ use votegraph_consensus::{EventId, VerifiedEvent};
 pub struct Orphans {
     /// Missing parent -> events waiting for it.
     waiting: HashMap<EventId, Vec<EventId>>,
-    events: HashMap<EventId, VerifiedEvent>,
+    /// Each orphan with the parents it waits for.
+    events: HashMap<EventId, (VerifiedEvent, Vec<EventId>)>,
+    /// Arrival order; may hold ids already released (skipped when evicting, compacted when it
+    /// grows past twice the limit).
     arrival: VecDeque<EventId>,
     events_max: usize,
 }
@@ -42,28 +45,59 @@ impl Orphans {
             let Some(oldest) = self.arrival.pop_front() else {
                 break;
             };
-            self.events.remove(&oldest);
+            self.evict(&oldest);
         }
         for parent in missing {
             self.waiting.entry(*parent).or_default().push(id);
         }
-        self.events.insert(id, event);
+        self.events.insert(id, (event, missing.to_vec()));
         self.arrival.push_back(id);
+        if self.arrival.len() > 2 * self.events_max {
+            let events = &self.events;
+            self.arrival.retain(|id| events.contains_key(id));
+        }
     }
 
-    /// The orphans that were waiting for `parent` (they may still lack another parent).
+    fn evict(&mut self, id: &EventId) {
+        let Some((_, parents)) = self.events.remove(id) else {
+            return;
+        };
+        for parent in parents {
+            if let Some(children) = self.waiting.get_mut(&parent) {
+                children.retain(|child| child != id);
+                if children.is_empty() {
+                    self.waiting.remove(&parent);
+                }
+            }
+        }
+    }
+
+    /// The orphans that were waiting for `parent` (they may still lack another parent, and are
+    /// then kept again by the caller).
     pub fn released_by(&mut self, parent: &EventId) -> Vec<VerifiedEvent> {
         let Some(children) = self.waiting.remove(parent) else {
             return Vec::new();
         };
-        let released: Vec<VerifiedEvent> = children
-            .iter()
-            .filter_map(|child| self.events.remove(child))
-            .collect();
-        if !released.is_empty() {
-            self.arrival.retain(|id| self.events.contains_key(id));
+        let mut released = Vec::new();
+        for child in children {
+            if let Some((event, parents)) = self.events.remove(&child) {
+                for other in parents.iter().filter(|p| *p != parent) {
+                    if let Some(list) = self.waiting.get_mut(other) {
+                        list.retain(|c| *c != child);
+                        if list.is_empty() {
+                            self.waiting.remove(other);
+                        }
+                    }
+                }
+                released.push(event);
+            }
         }
         released
+    }
+
+    /// Parents some orphan waits for (for tests and metrics).
+    pub fn waited_for(&self) -> usize {
+        self.waiting.len()
     }
 }
 
@@ -86,5 +120,16 @@ mod tests {
         assert_eq!(released.len(), 1, "the oldest orphan was dropped");
         assert_eq!(released[0].id(), events[2].id());
         assert!(orphans.released_by(&parent).is_empty());
+        assert_eq!(
+            orphans.waited_for(),
+            1,
+            "only the kept orphan's parent is waited for"
+        );
+        orphans.released_by(&events[2].id());
+        assert_eq!(
+            orphans.waited_for(),
+            0,
+            "evicted and released orphans leave no trace"
+        );
     }
 }
