@@ -17,6 +17,8 @@ demo: build
 	@mkdir -p $(DEMO_DIR)
 	$(BIN) consensus generate --members 7 --events 20000 --seed 42 --weights 1,1,2,1,3,1,1 --transactions-per-event 4 --out $(DEMO_DIR)/gossip.json
 	$(BIN) consensus replay $(DEMO_DIR)/gossip.json --summary
+	rm -rf $(DEMO_DIR)/cluster
+	$(BIN) bench --validators 4 --rate 1000 --duration 10 --warmup 2 --out $(DEMO_DIR)/cluster
 
 test: setup
 	$(CARGO) test --release --locked --workspace
