@@ -142,6 +142,7 @@ impl Driver {
                 Ok(InsertOutcome::Inserted { .. }) | Ok(InsertOutcome::Buffered) => {
                     if carries {
                         self.unordered_with_transactions.insert(id);
+                        self.mark_in_flight(&event);
                     }
                     accepted.push(event);
                     queue.extend(self.orphans.released_by(&id));
@@ -366,8 +367,27 @@ impl Driver {
         }
     }
 
+    /// A peer's event carries these transactions: a client resubmitting one of them here is
+    /// refused as a replay (the ledger's duplicate rule covers what this cannot see).
+    fn mark_in_flight(&self, event: &VerifiedEvent) {
+        if event.creator() == self.settings.me {
+            return;
+        }
+        let mut pool = self.shared.pool.lock().expect("pool lock");
+        for tx in event.transactions() {
+            if let Ok(envelope) = Envelope::decode(tx) {
+                pool.carried_by_peer(envelope.id(), event.id());
+            }
+        }
+    }
+
     fn stale(&mut self, id: EventId) {
         self.unordered_with_transactions.remove(&id);
+        self.shared
+            .pool
+            .lock()
+            .expect("pool lock")
+            .forget_event(&id);
         if let Some(pending) = self.own_unordered.remove(&id) {
             info!(event = %id, transactions = pending.len(), "own event went stale; its transactions are queued again");
             self.shared.pool.lock().expect("pool lock").requeue(pending);

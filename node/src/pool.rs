@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
+use votegraph_consensus::EventId;
 use votegraph_gateway::TxId;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct Pool {
     queued_bytes: usize,
     /// Admitted and not yet final: queued, or carried by an event of this node.
     known: HashMap<TxId, Instant>,
+    /// Carried by a peer's event not yet ordered, by event (forgotten if it goes stale).
+    carried: HashMap<TxId, EventId>,
+    carried_by_event: HashMap<EventId, Vec<TxId>>,
 }
 
 impl Pool {
@@ -44,6 +48,8 @@ impl Pool {
             queue: VecDeque::new(),
             queued_bytes: 0,
             known: HashMap::new(),
+            carried: HashMap::new(),
+            carried_by_event: HashMap::new(),
         }
     }
 
@@ -63,7 +69,7 @@ impl Pool {
     /// The checks of [`Pool::admit`] that need no signature: run them first, so that a full
     /// pool or a replay costs no signature check.
     pub fn precheck(&self, id: &TxId, bytes: usize) -> Result<(), AdmitError> {
-        if self.known.contains_key(id) {
+        if self.known.contains_key(id) || self.carried.contains_key(id) {
             return Err(AdmitError::Duplicate(id.to_hex()));
         }
         let full = self.queue.len() >= self.limits.transactions_max
@@ -119,7 +125,30 @@ impl Pool {
 
     /// A transaction became final; returns when it was admitted here, if it was.
     pub fn finalized(&mut self, id: &TxId) -> Option<Instant> {
+        if let Some(event) = self.carried.remove(id) {
+            if let Some(ids) = self.carried_by_event.get_mut(&event) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.carried_by_event.remove(&event);
+                }
+            }
+        }
         self.known.remove(id)
+    }
+
+    /// A peer's event carries `id`; it is in flight until final (or the event goes stale).
+    /// Bounded by the engine's DAG: only events in memory and not yet ordered carry any.
+    pub fn carried_by_peer(&mut self, id: TxId, event: EventId) {
+        if self.carried.insert(id, event).is_none() {
+            self.carried_by_event.entry(event).or_default().push(id);
+        }
+    }
+
+    /// A peer's event went stale: what it carried may be submitted again.
+    pub fn forget_event(&mut self, event: &EventId) {
+        for id in self.carried_by_event.remove(event).unwrap_or_default() {
+            self.carried.remove(&id);
+        }
     }
 }
 
@@ -190,6 +219,23 @@ mod tests {
         assert_eq!(pool.take(10, 50).len(), 1, "an oversized head still moves");
         assert_eq!(pool.take(10, 1000).len(), 1);
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn a_transaction_carried_by_a_peer_is_refused_until_final_or_stale() {
+        let now = Instant::now();
+        let mut pool = pool(10, 1000);
+        let event = EventId([9; 32]);
+        pool.carried_by_peer(id(1), event);
+        pool.carried_by_peer(id(2), event);
+        assert!(matches!(
+            pool.admit(id(1), vec![1], now),
+            Err(AdmitError::Duplicate(_))
+        ));
+        pool.finalized(&id(1));
+        pool.admit(id(1), vec![1], now).unwrap();
+        pool.forget_event(&event);
+        pool.admit(id(2), vec![2], now).unwrap();
     }
 
     #[test]

@@ -201,7 +201,7 @@ async fn replays_bad_signatures_and_strangers_are_refused() {
     forged.nonce = 99;
     let bad = client.submit(wire(&forged)).await.unwrap_err();
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
-    finality(&cluster, 2, &batch).await;
+    finality(&cluster, 3, &batch).await;
     // Final now: a replay through another validator is refused as well.
     let mut other = cluster.client(3).unwrap();
     let replay = other.submit(wire(&batch[0])).await.unwrap_err();
