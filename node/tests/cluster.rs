@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use tokio_stream::StreamExt;
 use votegraph_gateway::{ChainId, Envelope};
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_proto::tx::v1 as pb;
@@ -221,5 +222,43 @@ async fn replays_bad_signatures_and_strangers_are_refused() {
     }]);
     let refused = gossip.sync(frames).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    cluster.stop_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_answers_resource_exhausted_and_environment_overrides_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    // Alone, validator 0 cannot sync, so it creates no event and its pool only fills.
+    cluster.env = vec![("VOTEGRAPH_POOL_TRANSACTIONS_MAX".into(), "3".into())];
+    cluster.start(0).unwrap();
+    cluster
+        .wait_ready(0, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let batch = envelopes(&cluster.chain, 5, 4);
+    let mut client = cluster.client(0).unwrap();
+    for e in &batch[..3] {
+        client.submit(wire(e)).await.unwrap();
+    }
+    let refused = client.submit(wire(&batch[3])).await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    // The stream reports the same refusal per item and keeps going.
+    let responses: Vec<pb::SubmitResponse> = client
+        .submit_stream(tokio_stream::iter(vec![wire(&batch[3]), wire(&batch[0])]))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(responses[0].code, tonic::Code::ResourceExhausted as i32);
+    assert_eq!(responses[1].code, tonic::Code::AlreadyExists as i32);
     cluster.stop_all();
 }

@@ -33,6 +33,8 @@ pub struct Cluster {
     pub addresses: Vec<String>,
     exe: PathBuf,
     children: Vec<Option<Child>>,
+    /// Environment overrides (`VOTEGRAPH_<SECTION>_<KEY>`) for validators started from now on.
+    pub env: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -72,6 +74,7 @@ impl Cluster {
                 .collect(),
             exe: exe.to_path_buf(),
             children: (0..spec.validators).map(|_| None).collect(),
+            env: Vec::new(),
         })
     }
 
@@ -95,6 +98,7 @@ impl Cluster {
             .arg("node")
             .arg("--config")
             .arg(dir.join("node.toml"))
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(fail)?)
             .stderr(log)
