@@ -262,3 +262,41 @@ async fn a_full_pool_answers_resource_exhausted_and_environment_overrides_the_co
     assert_eq!(responses[1].code, tonic::Code::AlreadyExists as i32);
     cluster.stop_all();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_down_longer_than_the_memory_window_catches_up_from_peers_ledgers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let warm = envelopes(&cluster.chain, 6, 10);
+    submit(&cluster, &[0, 1, 2, 3], &warm).await;
+    finality(&cluster, 3, &warm).await;
+    cluster.kill(3);
+    // Two ancient windows (2 x 26 rounds) and more pass without validator 3: its peers no
+    // longer hold what it lacks in memory, only in their ledgers.
+    let start_round = cluster.head(0).await.unwrap().last_decided_round;
+    let mut voter = 7u8;
+    while cluster.head(0).await.unwrap().last_decided_round < start_round + 70 {
+        let batch = envelopes(&cluster.chain, voter, 20);
+        submit(&cluster, &[0, 1, 2], &batch).await;
+        finality(&cluster, 0, &batch).await;
+        voter += 1;
+        assert!(voter < 250, "rounds did not advance");
+    }
+    let total = cluster.head(0).await.unwrap().next_transaction_index;
+    cluster.start(3).unwrap();
+    cluster
+        .wait_ready(3, Duration::from_secs(60))
+        .await
+        .unwrap();
+    // New transactions keep the cluster deciding rounds while validator 3 catches up.
+    let after = envelopes(&cluster.chain, 251, 20);
+    submit(&cluster, &[0, 1, 2], &after).await;
+    wait_for_ledger(&cluster, 3, total).await;
+    assert_same_chain_at(&cluster, &[0, 1, 2, 3], total - 1).await;
+    cluster.stop_all();
+}

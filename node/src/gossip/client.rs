@@ -193,15 +193,8 @@ impl Gossiper {
             )));
         }
         let missing = context
-            .shared
-            .index
-            .read()
-            .expect("index lock")
-            .missing_for(
-                &answer.known,
-                context.settings.events_per_sync_max,
-                context.settings.bytes_per_sync_max,
-            )
+            .events_for(&answer.known)
+            .await
             .unwrap_or_else(|behind| {
                 debug!(peer = peer.id.0, %behind, "peer lacks events this node no longer holds");
                 Vec::new()

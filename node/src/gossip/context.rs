@@ -3,10 +3,13 @@
 
 use super::auth::{sign_hello, HelloChecker};
 use super::exchange::FrameLimits;
+use super::history;
+use super::index::Behind;
 use super::verify::Rules;
 use crate::config::{GossipSection, WanSection};
 use crate::driver::Command;
 use crate::shared::Shared;
+use bytes::Bytes;
 use ed25519_dalek::SigningKey;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -105,6 +108,45 @@ impl GossipContext {
             return Duration::ZERO;
         };
         Duration::from_millis(self.wan.delay_ms(from, to))
+    }
+
+    /// What a peer that knows `known` lacks: from memory, or, when the peer is behind what
+    /// memory holds, from the ledger (oldest rounds first). `Behind` only when the ledger
+    /// cannot help either.
+    pub async fn events_for(self: &Arc<Self>, known: &[u64]) -> Result<Vec<Bytes>, Behind> {
+        let from_memory = self.shared.index.read().expect("index lock").missing_for(
+            known,
+            self.settings.events_per_sync_max,
+            self.settings.bytes_per_sync_max,
+        );
+        let behind = match from_memory {
+            Ok(events) => return Ok(events),
+            Err(behind) => behind,
+        };
+        let context = Arc::clone(self);
+        let known = known.to_vec();
+        let from_ledger = tokio::task::spawn_blocking(move || {
+            history::missing_from_ledger(
+                context.shared.store.as_ref(),
+                &context.rules.limits,
+                &known,
+                context.members(),
+                context.settings.bytes_per_sync_max,
+            )
+        })
+        .await;
+        match from_ledger {
+            Ok(Ok(events)) if !events.is_empty() => {
+                metrics::counter!("votegraph_catch_up_events_sent_total")
+                    .increment(events.len() as u64);
+                Ok(events)
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "ledger read failed while serving catch-up");
+                Err(behind)
+            }
+            _ => Err(behind),
+        }
     }
 
     pub fn frame_limits(&self) -> FrameLimits {

@@ -6,6 +6,7 @@ pub mod client;
 pub mod context;
 pub mod delay;
 pub mod exchange;
+pub mod history;
 pub mod index;
 pub mod server;
 pub mod verify;

@@ -44,15 +44,8 @@ impl Gossip for GossipService {
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
         let peer = MemberId(hello.from_member);
         let missing = context
-            .shared
-            .index
-            .read()
-            .expect("index lock")
-            .missing_for(
-                &hello.known,
-                context.settings.events_per_sync_max,
-                context.settings.bytes_per_sync_max,
-            )
+            .events_for(&hello.known)
+            .await
             .map_err(|behind| Status::failed_precondition(behind.to_string()))?;
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));
         let answer = context.hello_to(peer);
