@@ -19,7 +19,7 @@ use votegraph_proto::tx::v1::transactions_server::Transactions;
 use votegraph_storage::Store;
 
 /// Most transaction ids one WatchFinalized call may name.
-pub const WATCH_IDS_MAX: usize = 100_000;
+pub const WATCH_IDS_MAX: usize = 10_000;
 /// Finalized batches buffered per watcher before it counts as too slow.
 const WATCH_BUFFER: usize = 256;
 
@@ -200,14 +200,20 @@ impl Transactions for TransactionService {
         let slot = WatcherSlot::take(&self.watchers, self.watchers_max)?;
         // Subscribe before looking up, so nothing final in between is missed.
         let updates = self.shared.finalized.subscribe();
+        let store = Arc::clone(&self.shared.store);
+        let ids: Vec<TxId> = wanted.iter().copied().collect();
+        let found = tokio::task::spawn_blocking(move || {
+            ids.iter()
+                .filter_map(|id| finality::lookup(store.as_ref(), id).transpose())
+                .collect::<Result<Vec<Finalized>, _>>()
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| Status::internal(e.to_string()))?;
         let mut already = Vec::new();
-        for id in wanted.clone() {
-            if let Some(f) = finality::lookup(self.shared.store.as_ref(), &id)
-                .map_err(|e| Status::internal(e.to_string()))?
-            {
-                wanted.remove(&id);
-                already.push(to_wire(&f));
-            }
+        for f in &found {
+            wanted.remove(&f.tx_id);
+            already.push(to_wire(f));
         }
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         if !already.is_empty() {
@@ -278,7 +284,12 @@ async fn forward_finality(
     _slot: WatcherSlot,
 ) {
     loop {
-        let batch = match updates.recv().await {
+        let received = tokio::select! {
+            received = updates.recv() => received,
+            // The watcher went away: free its slot now, not at the next finality.
+            _ = tx.closed() => return,
+        };
+        let batch = match received {
             Ok(batch) => batch,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 let status = Status::resource_exhausted(format!(

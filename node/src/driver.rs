@@ -27,6 +27,8 @@ use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, Store};
 pub const COMMANDS_MAX: usize = 256;
 /// Most received events kept while waiting for a parent.
 pub const ORPHANS_MAX: usize = 20_000;
+/// Most bytes (canonical encodings) of received events kept while waiting for a parent.
+pub const ORPHAN_BYTES_MAX: usize = 256 * 1024 * 1024;
 
 pub enum Command {
     /// Verified events from a peer, parents first. Replies with how many were new.
@@ -64,6 +66,8 @@ pub struct Driver {
     unordered_with_transactions: HashSet<EventId>,
     /// Received events waiting for a parent.
     orphans: Orphans,
+    /// Received events too old to matter (ancient): (creator, seq), for the gossip index.
+    passed: Vec<(MemberId, u64)>,
     /// Whether any peer's event arrived (in either direction of a sync) since this node's
     /// last own event.
     news_since_own_event: bool,
@@ -93,7 +97,8 @@ impl Driver {
             own_unordered: HashMap::new(),
             unordered_with_transactions,
             news_since_own_event: false,
-            orphans: Orphans::new(ORPHANS_MAX),
+            orphans: Orphans::new(ORPHANS_MAX, ORPHAN_BYTES_MAX),
+            passed: Vec::new(),
         })
     }
 
@@ -147,7 +152,10 @@ impl Driver {
                     accepted.push(event);
                     queue.extend(self.orphans.released_by(&id));
                 }
-                Ok(InsertOutcome::Duplicate) | Ok(InsertOutcome::Ancient) => {}
+                Ok(InsertOutcome::Duplicate) => {}
+                Ok(InsertOutcome::Ancient) => {
+                    self.passed.push((event.creator(), event.creator_seq()))
+                }
                 Err(e) => match e.reason {
                     InsertRejection::MissingParents(missing) => {
                         self.orphans.keep(*e.event, &missing);
@@ -267,6 +275,7 @@ impl Driver {
                 }
                 Output::ReleasedEventRefused { event, reason } => {
                     debug!(event = %event.id(), %reason, "buffered event refused on release");
+                    self.stale(event.id());
                     unheld.push(*event);
                 }
                 Output::FameDecided { .. } => {}
@@ -284,6 +293,11 @@ impl Driver {
                 event.creator_seq(),
                 event.encode(),
             );
+        }
+        // A buffered event was stored when it arrived; one the engine refused on release must
+        // not be replayed (or served) from the ledger.
+        for event in &unheld {
+            batch.delete_event(event.id(), event.creator(), event.creator_seq());
         }
         for proof in &evidence {
             let mut key = b"evidence/equivocation/".to_vec();
@@ -395,7 +409,7 @@ impl Driver {
     }
 
     /// Makes durable events available to peers and forgets what the engine forgot.
-    fn offer(&self, events: &[VerifiedEvent], unheld: &[VerifiedEvent]) {
+    fn offer(&mut self, events: &[VerifiedEvent], unheld: &[VerifiedEvent]) {
         let forgotten_below = self
             .engine
             .last_decided_round()
@@ -406,6 +420,9 @@ impl Driver {
         }
         for event in unheld {
             index.remove(event.creator(), event.creator_seq(), &event.id());
+        }
+        for (creator, seq) in self.passed.drain(..) {
+            index.passed(creator, seq);
         }
         index.prune_born_before(forgotten_below);
     }

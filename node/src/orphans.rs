@@ -15,16 +15,28 @@ pub struct Orphans {
     /// grows past twice the limit).
     arrival: VecDeque<EventId>,
     events_max: usize,
+    bytes: usize,
+    bytes_max: usize,
 }
 
 impl Orphans {
-    pub fn new(events_max: usize) -> Self {
+    pub fn new(events_max: usize, bytes_max: usize) -> Self {
         Orphans {
             waiting: HashMap::new(),
             events: HashMap::new(),
             arrival: VecDeque::new(),
             events_max,
+            bytes: 0,
+            bytes_max,
         }
+    }
+
+    fn size(event: &VerifiedEvent) -> usize {
+        256 + event
+            .transactions()
+            .iter()
+            .map(|t| t.len() + 32)
+            .sum::<usize>()
     }
 
     pub fn len(&self) -> usize {
@@ -41,7 +53,10 @@ impl Orphans {
         if self.events.contains_key(&id) {
             return;
         }
-        while self.events.len() >= self.events_max {
+        let size = Self::size(&event);
+        while self.events.len() >= self.events_max
+            || (!self.events.is_empty() && self.bytes + size > self.bytes_max)
+        {
             let Some(oldest) = self.arrival.pop_front() else {
                 break;
             };
@@ -50,6 +65,7 @@ impl Orphans {
         for parent in missing {
             self.waiting.entry(*parent).or_default().push(id);
         }
+        self.bytes += size;
         self.events.insert(id, (event, missing.to_vec()));
         self.arrival.push_back(id);
         if self.arrival.len() > 2 * self.events_max {
@@ -59,9 +75,10 @@ impl Orphans {
     }
 
     fn evict(&mut self, id: &EventId) {
-        let Some((_, parents)) = self.events.remove(id) else {
+        let Some((event, parents)) = self.events.remove(id) else {
             return;
         };
+        self.bytes -= Self::size(&event);
         for parent in parents {
             if let Some(children) = self.waiting.get_mut(&parent) {
                 children.retain(|child| child != id);
@@ -81,6 +98,7 @@ impl Orphans {
         let mut released = Vec::new();
         for child in children {
             if let Some((event, parents)) = self.events.remove(&child) {
+                self.bytes -= Self::size(&event);
                 for other in parents.iter().filter(|p| *p != parent) {
                     if let Some(list) = self.waiting.get_mut(other) {
                         list.retain(|c| *c != child);
@@ -110,7 +128,7 @@ mod tests {
     #[test]
     fn an_orphan_is_released_by_its_parent_and_the_oldest_go_first_when_full() {
         let events = signed_events(&generate(&GossipParams::new(3, 10, 1))).unwrap();
-        let mut orphans = Orphans::new(2);
+        let mut orphans = Orphans::new(2, usize::MAX);
         let parent = events[0].id();
         orphans.keep(events[1].clone(), &[parent]);
         orphans.keep(events[2].clone(), &[parent]);

@@ -139,7 +139,8 @@ impl Pool {
     /// A peer's event carries `id`; it is in flight until final (or the event goes stale).
     /// Bounded by the engine's DAG: only events in memory and not yet ordered carry any.
     pub fn carried_by_peer(&mut self, id: TxId, event: EventId) {
-        if self.carried.insert(id, event).is_none() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.carried.entry(id) {
+            slot.insert(event);
             self.carried_by_event.entry(event).or_default().push(id);
         }
     }

@@ -76,6 +76,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     for event in recovered.engine.events_in_memory() {
         index.add(&event);
     }
+    index.assume_known_before_memory();
     let (finalized, _) = broadcast::channel(FINALITY_BROADCAST);
     let shared = Arc::new(Shared {
         index: RwLock::new(index),

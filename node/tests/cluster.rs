@@ -298,5 +298,20 @@ async fn a_validator_down_longer_than_the_memory_window_catches_up_from_peers_le
     submit(&cluster, &[0, 1, 2], &after).await;
     wait_for_ledger(&cluster, 3, total).await;
     assert_same_chain_at(&cluster, &[0, 1, 2, 3], total - 1).await;
+
+    // Restarted now, validator 3 holds in memory only its last two windows of events (not
+    // from sequence 0): it must still tell its peers everything it has, and go on agreeing.
+    cluster.kill(3);
+    cluster.start(3).unwrap();
+    cluster
+        .wait_ready(3, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let again = envelopes(&cluster.chain, 252, 20);
+    submit(&cluster, &[3], &again).await;
+    let placed = finality(&cluster, 0, &again).await;
+    let last = placed.values().map(|(i, _)| *i).max().unwrap();
+    wait_for_ledger(&cluster, 3, last + 1).await;
+    assert_same_chain_at(&cluster, &[0, 1, 2, 3], last).await;
     cluster.stop_all();
 }

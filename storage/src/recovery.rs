@@ -67,6 +67,9 @@ pub fn rebuild_engine(
     let head = store.head()?;
     let mut checked = 0u64;
     let mut pending = Vec::new();
+    // Oldest birth rounds first (parents never have a later birth round than their children),
+    // so that no event reaches the engine far ahead of the rounds it has decided.
+    events.sort_by_key(|e| e.birth_round());
     for event in parents_first(events) {
         let id = event.id();
         engine

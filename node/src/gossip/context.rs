@@ -31,6 +31,7 @@ pub struct GossipContext {
     /// Region of each validator, by member index.
     pub regions: Vec<String>,
     last_hello_ms: AtomicU64,
+    ledger_reads: tokio::sync::Semaphore,
 }
 
 impl GossipContext {
@@ -64,6 +65,7 @@ impl GossipContext {
             wan,
             regions,
             last_hello_ms: AtomicU64::new(0),
+            ledger_reads: tokio::sync::Semaphore::new(1),
         }
     }
 
@@ -122,6 +124,10 @@ impl GossipContext {
         let behind = match from_memory {
             Ok(events) => return Ok(events),
             Err(behind) => behind,
+        };
+        // One ledger scan at a time: catch-up must not starve the validator's own work.
+        let Ok(_permit) = self.ledger_reads.acquire().await else {
+            return Err(behind);
         };
         let context = Arc::clone(self);
         let known = known.to_vec();

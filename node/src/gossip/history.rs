@@ -46,7 +46,12 @@ pub fn missing_from_ledger(
     let mut picked = Vec::new();
     for (creator, mut chain) in chains.into_iter().enumerate() {
         let mut seq = known.get(creator).copied().unwrap_or(0);
-        while !chain.is_empty() && chain.iter().all(|(birth, _)| *birth <= last_round) {
+        let mut bytes = 0usize;
+        while !chain.is_empty()
+            && bytes <= bytes_max
+            && chain.iter().all(|(birth, _)| *birth <= last_round)
+        {
+            bytes += chain.iter().map(|(_, s)| s.bytes.len()).sum::<usize>();
             picked.extend(chain.drain(..).map(|(_, s)| s));
             seq += 1;
             chain = read_at(store, limits, MemberId(creator as u32), seq)?;

@@ -87,6 +87,27 @@ impl GossipIndex {
         self.known[creator] = next;
     }
 
+    /// After a restart the index holds only what the engine kept in memory; everything of a
+    /// creator before its oldest event held is in the ledger, so it counts as known.
+    pub fn assume_known_before_memory(&mut self) {
+        for creator in 0..self.by_creator.len() {
+            if let Some(oldest) = self.by_creator[creator].front() {
+                self.known[creator] = self.known[creator].max(oldest.seq);
+            }
+            self.advance_known(creator);
+        }
+    }
+
+    /// An event of `creator` at `seq` is too old to matter here (ancient): it and every earlier
+    /// event of that creator count as known, so peers stop sending them.
+    pub fn passed(&mut self, creator: MemberId, seq: u64) {
+        let Some(known) = self.known.get_mut(creator.index()) else {
+            return;
+        };
+        *known = (*known).max(seq + 1);
+        self.advance_known(creator.index());
+    }
+
     /// Forgets an event the engine refused after all (a buffered event whose parents never
     /// came): peers must send it, or what it needs, again.
     pub fn remove(&mut self, creator: MemberId, seq: u64, id: &EventId) {
@@ -255,6 +276,28 @@ mod tests {
         index.remove(MemberId(0), 2, &of_creator[2].id());
         assert_eq!(index.known()[0], 2);
         assert!(!index.contains(&of_creator[2].id()));
+    }
+
+    #[test]
+    fn a_restarted_index_and_ancient_events_do_not_hold_known_back() {
+        let all = events(2, 60);
+        let of_creator: Vec<&VerifiedEvent> =
+            all.iter().filter(|e| e.creator() == MemberId(0)).collect();
+        let mut restarted = GossipIndex::new(2);
+        restarted.add(of_creator[3]);
+        restarted.add(of_creator[4]);
+        assert_eq!(restarted.known()[0], 0, "memory starts at seq 3");
+        restarted.assume_known_before_memory();
+        assert_eq!(restarted.known()[0], 5);
+        let mut fresh = GossipIndex::new(2);
+        fresh.passed(MemberId(0), 2);
+        assert_eq!(
+            fresh.known()[0],
+            3,
+            "an ancient event and all before it count as known"
+        );
+        fresh.add(of_creator[3]);
+        assert_eq!(fresh.known()[0], 4);
     }
 
     #[test]
