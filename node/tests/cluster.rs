@@ -104,9 +104,11 @@ async fn wait_for_ledger(cluster: &Cluster, node: usize, count: u64) {
     }
 }
 
+/// Waits until every node in `nodes` holds transaction `index`, then compares chain hashes.
 async fn assert_same_chain_at(cluster: &Cluster, nodes: &[usize], index: u64) {
     let mut hashes = Vec::new();
     for &node in nodes {
+        wait_for_ledger(cluster, node, index + 1).await;
         hashes.push(cluster.chain_hash_at(node, index).await.unwrap());
     }
     assert!(
