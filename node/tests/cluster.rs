@@ -27,6 +27,17 @@ fn cluster(dir: &Path) -> Cluster {
     .unwrap()
 }
 
+/// A 4-validator cluster with every validator started and answering.
+async fn running_cluster(dir: &Path) -> Cluster {
+    let mut cluster = cluster(dir);
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    cluster
+}
+
 fn envelopes(chain: &ChainId, voter: u8, count: u64) -> Vec<Envelope> {
     let key = ed25519_dalek::SigningKey::from_bytes(&[voter; 32]);
     (0..count)
@@ -120,12 +131,7 @@ async fn assert_same_chain_at(cluster: &Cluster, nodes: &[usize], index: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_order_submitted_transactions_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = cluster(dir.path());
-    cluster.start_all().unwrap();
-    cluster
-        .wait_all_ready(Duration::from_secs(60))
-        .await
-        .unwrap();
+    let mut cluster = running_cluster(dir.path()).await;
     let batch = envelopes(&cluster.chain, 1, 200);
     submit(&cluster, &[0, 1, 2, 3], &batch).await;
     let reference = finality(&cluster, 0, &batch).await;
@@ -144,12 +150,7 @@ async fn four_validators_order_submitted_transactions_identically() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_validator_catches_up_and_final_transactions_survive_crashes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = cluster(dir.path());
-    cluster.start_all().unwrap();
-    cluster
-        .wait_all_ready(Duration::from_secs(60))
-        .await
-        .unwrap();
+    let mut cluster = running_cluster(dir.path()).await;
     let first = envelopes(&cluster.chain, 2, 100);
     submit(&cluster, &[0, 1, 2, 3], &first).await;
     let acknowledged = finality(&cluster, 0, &first).await;
@@ -189,12 +190,7 @@ async fn a_killed_validator_catches_up_and_final_transactions_survive_crashes() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replays_bad_signatures_and_strangers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = cluster(dir.path());
-    cluster.start_all().unwrap();
-    cluster
-        .wait_all_ready(Duration::from_secs(60))
-        .await
-        .unwrap();
+    let mut cluster = running_cluster(dir.path()).await;
     let batch = envelopes(&cluster.chain, 4, 1);
     let mut client = cluster.client(0).unwrap();
     client.submit(wire(&batch[0])).await.unwrap();
@@ -268,12 +264,7 @@ async fn a_full_pool_answers_resource_exhausted_and_environment_overrides_the_co
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_validator_down_longer_than_the_memory_window_catches_up_from_peers_ledgers() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = cluster(dir.path());
-    cluster.start_all().unwrap();
-    cluster
-        .wait_all_ready(Duration::from_secs(60))
-        .await
-        .unwrap();
+    let mut cluster = running_cluster(dir.path()).await;
     let warm = envelopes(&cluster.chain, 6, 10);
     submit(&cluster, &[0, 1, 2, 3], &warm).await;
     finality(&cluster, 3, &warm).await;

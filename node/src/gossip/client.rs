@@ -4,7 +4,7 @@
 
 use super::context::{now_ms, GossipContext};
 use super::delay::delayed_channel;
-use super::exchange::{send_events, take_in, Received};
+use super::exchange::{receive_all, send_events, Received};
 use crate::driver::Command;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -203,23 +203,7 @@ impl Gossiper {
         let limits = context.frame_limits();
         let sender = tokio::spawn(async move { send_events(&out, missing, limits).await });
         let mut received = Received::default();
-        while let Some(frame) = inbound.message().await? {
-            match frame.frame {
-                Some(Frame::Events(batch)) => {
-                    take_in(
-                        &context.rules,
-                        &context.shared,
-                        &context.driver,
-                        peer.id,
-                        batch,
-                        &mut received,
-                    )
-                    .await?
-                }
-                Some(Frame::Done(_)) => break,
-                _ => return Err(Status::invalid_argument("unexpected frame in a sync")),
-            }
-        }
+        receive_all(context, peer.id, &mut inbound, &mut received).await?;
         let sent_bytes = sender.await.ok().flatten().unwrap_or(0);
         Ok(SyncOutcome {
             received: received.events,

@@ -2,6 +2,7 @@
 //! and taking in the events a peer sends (verified in parallel, then handed to the driver in
 //! the order received, so parents still come first).
 
+use super::context::GossipContext;
 use super::verify::{decode, verify_on_pool, Rules};
 use crate::driver::Command;
 use crate::shared::Shared;
@@ -67,7 +68,7 @@ pub struct Received {
 /// Hands one received frame to the driver after verifying it. Events this node already holds,
 /// or that another sync is verifying right now, are skipped before their signatures are
 /// checked: verification is the scarcest resource of a validator.
-pub async fn take_in(
+async fn take_in(
     rules: &Arc<Rules>,
     shared: &Arc<Shared>,
     driver: &mpsc::Sender<Command>,
@@ -149,4 +150,31 @@ impl Drop for Claim {
             verifying.remove(id);
         }
     }
+}
+
+/// Takes in the peer's event frames until its Done (or the end of the stream).
+pub async fn receive_all(
+    context: &GossipContext,
+    peer: MemberId,
+    inbound: &mut tonic::Streaming<SyncFrame>,
+    received: &mut Received,
+) -> Result<(), Status> {
+    while let Some(frame) = inbound.message().await? {
+        match frame.frame {
+            Some(Frame::Events(batch)) => {
+                take_in(
+                    &context.rules,
+                    &context.shared,
+                    &context.driver,
+                    peer,
+                    batch,
+                    received,
+                )
+                .await?
+            }
+            Some(Frame::Done(_)) => return Ok(()),
+            _ => return Err(Status::invalid_argument("unexpected frame in a sync")),
+        }
+    }
+    Ok(())
 }

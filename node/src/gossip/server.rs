@@ -3,7 +3,7 @@
 
 use super::context::{now_ms, GossipContext};
 use super::delay::delayed_channel;
-use super::exchange::{send_events, take_in, Received};
+use super::exchange::{receive_all, send_events, Received};
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
@@ -67,30 +67,4 @@ impl Gossip for GossipService {
         let stream = ReceiverStream::new(frames).map(Ok);
         Ok(Response::new(Box::pin(stream)))
     }
-}
-
-async fn receive_all(
-    context: &GossipContext,
-    peer: MemberId,
-    inbound: &mut Streaming<SyncFrame>,
-    received: &mut Received,
-) -> Result<(), Status> {
-    while let Some(frame) = inbound.message().await? {
-        match frame.frame {
-            Some(Frame::Events(batch)) => {
-                take_in(
-                    &context.rules,
-                    &context.shared,
-                    &context.driver,
-                    peer,
-                    batch,
-                    received,
-                )
-                .await?
-            }
-            Some(Frame::Done(_)) => return Ok(()),
-            _ => return Err(Status::invalid_argument("unexpected frame in a sync")),
-        }
-    }
-    Ok(())
 }
