@@ -40,6 +40,8 @@ pub enum Command {
     /// A sync with `peer` finished; create an event if there is something to carry or decide.
     SyncDone {
         peer: MemberId,
+        /// False while a peer holds newer events of this validator than it does.
+        may_create: bool,
         reply: oneshot::Sender<bool>,
     },
     /// Periodic: log a status line and update gauges.
@@ -127,8 +129,12 @@ impl Driver {
                     let accepted = self.receive(from, events);
                     let _ = reply.send(accepted);
                 }
-                Command::SyncDone { peer, reply } => {
-                    let created = self.maybe_create(peer);
+                Command::SyncDone {
+                    peer,
+                    may_create,
+                    reply,
+                } => {
+                    let created = may_create && self.maybe_create(peer);
                     let _ = reply.send(created);
                 }
                 Command::Tick => self.status(),

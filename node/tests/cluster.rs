@@ -308,3 +308,63 @@ async fn a_validator_down_longer_than_the_memory_window_catches_up_from_peers_le
     assert_same_chain_at(&cluster, &[0, 1, 2, 3], last).await;
     cluster.stop_all();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_restored_from_an_old_backup_of_its_ledger_does_not_fork_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    // Tiny syncs: the restored validator gets its own missing events back over many syncs, and
+    // must create none before it has them all.
+    cluster.env = vec![("VOTEGRAPH_GOSSIP_BYTES_PER_SYNC_MAX".into(), "1".into())];
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let first = envelopes(&cluster.chain, 20, 10);
+    submit(&cluster, &[0, 1, 2, 3], &first).await;
+    finality(&cluster, 3, &first).await;
+    let data = cluster.dir.join("v3").join("data");
+    let backup = dir.path().join("backup");
+    let exe = env!("CARGO_BIN_EXE_votegraph");
+    let status = std::process::Command::new(exe)
+        .args(["backup", "create", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&backup)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Validator 3 goes on creating events that the backup does not hold.
+    let second = envelopes(&cluster.chain, 21, 10);
+    submit(&cluster, &[3], &second).await;
+    finality(&cluster, 0, &second).await;
+    cluster.kill(3);
+    std::fs::remove_dir_all(&data).unwrap();
+    let status = std::process::Command::new(exe)
+        .args(["backup", "restore", "--from"])
+        .arg(&backup)
+        .arg("--data")
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    cluster.start(3).unwrap();
+    cluster
+        .wait_ready(3, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let third = envelopes(&cluster.chain, 22, 10);
+    submit(&cluster, &[3], &third).await;
+    let placed = finality(&cluster, 0, &third).await;
+    let last = placed.values().map(|(i, _)| *i).max().unwrap();
+    assert_same_chain_at(&cluster, &[0, 1, 2, 3], last).await;
+    cluster.stop_all();
+    for node in 0..4 {
+        let log = std::fs::read_to_string(cluster.dir.join(format!("v{node}/node.log"))).unwrap();
+        assert!(
+            !log.contains("fork:"),
+            "validator {node} saw a fork:\n{log}"
+        );
+    }
+}

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Status;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 use votegraph_consensus::sim::SplitMix64;
 use votegraph_consensus::MemberId;
 use votegraph_proto::gossip::v1::gossip_client::GossipClient;
@@ -47,6 +47,8 @@ pub struct Gossiper {
 /// The outcome of one sync.
 #[derive(Debug, Default)]
 pub struct SyncOutcome {
+    /// What the peer holds of this validator's own chain (its hello's vector).
+    pub peer_known_mine: u64,
     pub received: u64,
     pub new_events: u64,
     pub sent_bytes: u64,
@@ -149,9 +151,28 @@ impl Gossiper {
         let outcome = result?;
         metrics::histogram!("votegraph_sync_duration_seconds")
             .record(started.elapsed().as_secs_f64());
+        // A peer holding newer events of this validator than it holds itself (a ledger restored
+        // from an older backup, say): creating now would reuse their sequence numbers and fork.
+        let mine_held = self
+            .context
+            .shared
+            .index
+            .read()
+            .expect("index lock")
+            .known()[self.context.me.index()];
+        let own_chain_behind = outcome.peer_known_mine > mine_held;
+        if own_chain_behind {
+            warn!(
+                peer = peer.id.0,
+                held = mine_held,
+                peer_holds = outcome.peer_known_mine,
+                "a peer holds newer events of this validator; creating none until they arrive"
+            );
+        }
         let (reply, created) = oneshot::channel();
         let command = Command::SyncDone {
             peer: peer.id,
+            may_create: !own_chain_behind,
             reply,
         };
         if self.context.driver.send(command).await.is_ok() {
@@ -206,6 +227,7 @@ impl Gossiper {
         receive_all(context, peer.id, &mut inbound, &mut received).await?;
         let sent_bytes = sender.await.ok().flatten().unwrap_or(0);
         Ok(SyncOutcome {
+            peer_known_mine: answer.known.get(context.me.index()).copied().unwrap_or(0),
             received: received.events,
             new_events: received.new_events,
             sent_bytes,
