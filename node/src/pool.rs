@@ -61,11 +61,6 @@ impl Pool {
         self.queue.is_empty()
     }
 
-    /// Transactions admitted and not yet final.
-    pub fn known_len(&self) -> usize {
-        self.known.len()
-    }
-
     /// The checks of [`Pool::admit`] that need no signature: run them first, so that a full
     /// pool or a replay costs no signature check.
     pub fn precheck(&self, id: &TxId, bytes: usize) -> Result<(), AdmitError> {

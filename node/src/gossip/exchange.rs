@@ -62,7 +62,6 @@ pub async fn send_events(
 pub struct Received {
     pub events: u64,
     pub new_events: u64,
-    pub refused: u64,
 }
 
 /// Hands one received frame to the driver after verifying it. Events this node already holds,
@@ -84,7 +83,6 @@ async fn take_in(
     for r in &refused {
         warn!(peer = from.0, reason = %r.reason, bytes = r.bytes.len(), "peer sent an invalid event");
     }
-    received.refused += refused.len() as u64;
     metrics::counter!("votegraph_events_invalid_total").increment(refused.len() as u64);
     if verified.is_empty() {
         return Ok(());
