@@ -1,8 +1,12 @@
 //! Transactions as clients sign them, and the rules every validator applies to them.
 //!
 //! The consensus engine orders opaque bytes; this crate gives those bytes a meaning that every
-//! validator checks the same way: a signed [`Envelope`] with one canonical encoding.
+//! validator checks the same way: a signed [`Envelope`] with one canonical encoding, whose
+//! payload is a governance [`governance::action::Action`] applied by the deterministic
+//! [`governance::Governance`] state machine.
 
 pub mod envelope;
+pub mod governance;
+pub mod hex;
 
 pub use envelope::{check_encoded, ChainId, Envelope, EnvelopeError, TxId};

@@ -1,7 +1,7 @@
 //! The client transaction API: Submit, SubmitStream, WatchFinalized, GetLedgerHead and
 //! GetTransaction. Domain errors become gRPC status codes here and nowhere else.
 
-use crate::finality::{self, Finalized, FinalizedBatch};
+use crate::finality::{self, Finalized, FinalizedBatch, TxOutcome};
 use crate::pool::AdmitError;
 use crate::shared::Shared;
 use std::collections::HashSet;
@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status, Streaming};
+use votegraph_gateway::governance::reason::Reason;
 use votegraph_gateway::{ChainId, Envelope, EnvelopeError, TxId};
 use votegraph_proto::tx::v1 as pb;
 use votegraph_proto::tx::v1::transactions_server::Transactions;
@@ -123,7 +124,7 @@ fn response(id: Option<TxId>, result: &Result<(), SubmitError>) -> pb::SubmitRes
     }
 }
 
-fn to_wire(f: &Finalized) -> pb::FinalizedTransaction {
+pub fn to_wire(f: &Finalized) -> pb::FinalizedTransaction {
     pb::FinalizedTransaction {
         tx_id: f.tx_id.0.to_vec().into(),
         index: f.index,
@@ -131,7 +132,23 @@ fn to_wire(f: &Finalized) -> pb::FinalizedTransaction {
         consensus_timestamp_ns: f.consensus_timestamp_ns,
         round_received: f.round_received,
         event_id: f.event_id.as_bytes().to_vec().into(),
-        applied: f.applied,
+        applied: f.outcome.is_applied(),
+        duplicate: matches!(
+            f.outcome,
+            TxOutcome::Rejected {
+                reason: Reason::DuplicateTransaction,
+                ..
+            }
+        ),
+        reject_code: match &f.outcome {
+            TxOutcome::Rejected { reason, .. } => reason.code() as u32,
+            TxOutcome::Applied { .. } => 0,
+        },
+        reject_reason: match &f.outcome {
+            TxOutcome::Rejected { reason, .. } => reason.name().to_string(),
+            TxOutcome::Applied { .. } => String::new(),
+        },
+        detail: f.outcome.detail().to_string(),
     }
 }
 

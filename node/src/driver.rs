@@ -7,7 +7,8 @@
 //! to peers and the transactions reported final. So a validator never gossips an event it could
 //! forget in a crash (forking itself), and never reports finality it could lose.
 
-use crate::finality::{self, Finalized};
+use crate::finality::{self, Finalized, TxOutcome};
+use crate::ledger_state::{split_writes, LedgerState};
 use crate::orphans::Orphans;
 use crate::pool::Pending;
 use crate::shared::Shared;
@@ -20,6 +21,8 @@ use votegraph_consensus::{
     CreateError, Engine, EventId, InsertOutcome, InsertRejection, MemberId, OrderedEvent, Output,
     Round, VerifiedEvent,
 };
+use votegraph_gateway::governance::overlay::Overlay;
+use votegraph_gateway::governance::{Governance, TxContext};
 use votegraph_gateway::{Envelope, TxId};
 use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, Store};
 
@@ -60,6 +63,7 @@ pub struct Driver {
     engine: Engine,
     store: Arc<dyn Store>,
     shared: Arc<Shared>,
+    governance: Arc<Governance>,
     head: LedgerHead,
     settings: DriverSettings,
     /// Own events not yet ordered, with the pool entries they carry (requeued if stale).
@@ -80,6 +84,7 @@ impl Driver {
         engine: Engine,
         store: Arc<dyn Store>,
         shared: Arc<Shared>,
+        governance: Arc<Governance>,
         settings: DriverSettings,
     ) -> Result<Self, votegraph_storage::StoreError> {
         let head = store.head()?;
@@ -94,6 +99,7 @@ impl Driver {
             engine,
             store,
             shared,
+            governance,
             head,
             settings,
             own_unordered: HashMap::new(),
@@ -327,54 +333,82 @@ impl Driver {
         self.publish(ordered.len(), rounds_decided, finalized);
     }
 
-    /// The batch committing `ordered`, and the finality records it will make true.
+    /// The batch committing `ordered` with the governance state its transactions produce, and
+    /// the finality records it will make true.
     fn commit_batch(&mut self, round: Round, ordered: &[OrderedEvent]) -> (Batch, Vec<Finalized>) {
-        let mut state_puts = Vec::new();
+        let ledger = LedgerState(self.store.as_ref());
+        let mut overlay = Overlay::new(&ledger);
         let mut seen_here: HashSet<TxId> = HashSet::new();
-        let mut applied = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut finality_puts = Vec::new();
         for o in ordered {
             self.unordered_with_transactions.remove(&o.event.id());
             self.own_unordered.remove(&o.event.id());
-            for (position, tx) in o.event.transactions().iter().enumerate() {
+            let stamped = o
+                .event
+                .transactions()
+                .iter()
+                .zip(&o.transaction_timestamps_ns);
+            for (position, (tx, timestamp)) in stamped.enumerate() {
                 let index = o.first_transaction_index + position as u64;
-                let id = match Envelope::decode(tx) {
-                    Ok(envelope) => envelope.id(),
-                    Err(_) => TxId(*blake3::hash(tx).as_bytes()),
+                // Every ordered transaction passed the envelope check when its event arrived.
+                let envelope = Envelope::decode(tx).expect("ordered transactions are envelopes");
+                let id = envelope.id();
+                let context = TxContext {
+                    index,
+                    tx_id: id.0,
+                    signer: envelope.signer,
+                    consensus_ns: *timestamp,
                 };
                 let first = seen_here.insert(id) && self.not_final_before(&id);
-                if first {
-                    state_puts.push((
+                let outcome = if first {
+                    finality_puts.push((
                         finality::tx_state_key(&id),
                         finality::tx_state_value(index, o.round_received),
                     ));
-                }
-                applied.push((id, first, o.round_received));
+                    self.apply(&mut overlay, &context, &envelope.payload)
+                } else {
+                    self.governance.reject_duplicate(&mut overlay, &context);
+                    TxOutcome::duplicate()
+                };
+                outcomes.push((id, outcome, o.round_received));
             }
         }
+        let (state_puts, state_deletes) = split_writes(overlay.into_writes(), finality_puts);
         let commit = RoundCommit {
             round,
             ordered: ordered.to_vec(),
             state_puts,
-            state_deletes: Vec::new(),
+            state_deletes,
         };
         let (batch, head) = round_batch(&self.head, &commit);
         let finalized = batch
             .transactions()
-            .zip(applied)
+            .zip(outcomes)
             .map(
-                |((index, record), (tx_id, applied, round_received))| Finalized {
+                |((index, record), (tx_id, outcome, round_received))| Finalized {
                     tx_id,
                     index,
                     chain_hash: record.chain_hash,
                     consensus_timestamp_ns: record.consensus_timestamp_ns,
                     round_received,
                     event_id: record.event_id,
-                    applied,
+                    outcome,
                 },
             )
             .collect();
         self.head = head;
         (batch, finalized)
+    }
+
+    fn apply(&self, overlay: &mut Overlay, context: &TxContext, payload: &[u8]) -> TxOutcome {
+        match self.governance.apply(overlay, context, payload) {
+            Ok(outcome) => TxOutcome::from(outcome),
+            Err(e) => {
+                error!(error = %e, "ledger state read failed; stopping the validator");
+                std::process::exit(74);
+            }
+        }
     }
 
     fn not_final_before(&self, id: &TxId) -> bool {

@@ -4,6 +4,10 @@
 
 use std::sync::Arc;
 use votegraph_consensus::{EventId, Round, TimestampNs};
+use votegraph_gateway::governance::codec;
+use votegraph_gateway::governance::reason::{Reason, Rejection};
+use votegraph_gateway::governance::records::{rejected_key, RejectionRecord};
+use votegraph_gateway::governance::Applied;
 use votegraph_gateway::TxId;
 use votegraph_storage::{Store, StoreError};
 
@@ -29,8 +33,54 @@ pub struct Finalized {
     pub consensus_timestamp_ns: TimestampNs,
     pub round_received: Round,
     pub event_id: EventId,
-    /// False for a replay of a transaction ordered earlier.
-    pub applied: bool,
+    pub outcome: TxOutcome,
+}
+
+/// What governance made of a final transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxOutcome {
+    Applied {
+        detail: String,
+    },
+    /// Recorded in the ledger under `gov/rejected/<index>`.
+    Rejected {
+        reason: Reason,
+        detail: String,
+    },
+}
+
+impl TxOutcome {
+    /// A repeat of a transaction ordered earlier.
+    pub fn duplicate() -> Self {
+        TxOutcome::Rejected {
+            reason: Reason::DuplicateTransaction,
+            detail: "this signer and nonce were ordered earlier; the earlier one counts".into(),
+        }
+    }
+
+    pub fn is_applied(&self) -> bool {
+        matches!(self, TxOutcome::Applied { .. })
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            TxOutcome::Applied { detail } | TxOutcome::Rejected { detail, .. } => detail,
+        }
+    }
+}
+
+impl From<Result<Applied, Rejection>> for TxOutcome {
+    fn from(outcome: Result<Applied, Rejection>) -> Self {
+        match outcome {
+            Ok(applied) => TxOutcome::Applied {
+                detail: applied.describe(),
+            },
+            Err(rejection) => TxOutcome::Rejected {
+                reason: rejection.reason,
+                detail: rejection.detail,
+            },
+        }
+    }
 }
 
 pub type FinalizedBatch = Arc<Vec<Finalized>>;
@@ -68,6 +118,25 @@ pub fn lookup(store: &dyn Store, id: &TxId) -> Result<Option<Finalized>, StoreEr
         consensus_timestamp_ns: record.consensus_timestamp_ns,
         round_received: round,
         event_id: record.event_id,
-        applied: true,
+        outcome: recorded_outcome(store, index)?,
     }))
+}
+
+/// The outcome of the transaction at `index`, from its rejection record if it has one.
+pub fn recorded_outcome(store: &dyn Store, index: u64) -> Result<TxOutcome, StoreError> {
+    let key = rejected_key(index);
+    let Some(bytes) = store.state(&key)? else {
+        return Ok(TxOutcome::Applied {
+            detail: "applied".into(),
+        });
+    };
+    let record: RejectionRecord = codec::decode(&bytes)
+        .map_err(|e| StoreError::corrupt("state", &key, &format!("rejection record: {e}")))?;
+    let reason = Reason::from_code(record.code).ok_or_else(|| {
+        StoreError::corrupt("state", &key, "rejection record has an unknown reason code")
+    })?;
+    Ok(TxOutcome::Rejected {
+        reason,
+        detail: record.detail,
+    })
 }

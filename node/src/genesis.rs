@@ -7,6 +7,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use votegraph_consensus::{EngineConfig, Member, MemberId, MemberSet};
+use votegraph_gateway::governance::GovernanceConfig;
 use votegraph_gateway::ChainId;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -16,7 +17,28 @@ pub struct Genesis {
     pub chain_id: String,
     #[serde(default)]
     pub consensus: ConsensusParams,
+    #[serde(default)]
+    pub governance: GovernanceParams,
     pub validators: Vec<ValidatorEntry>,
+}
+
+/// Who administers elections and communities: `admin_threshold` of `admins` must approve each
+/// administrative action.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernanceParams {
+    /// ed25519 public keys, 64 hex digits each.
+    pub admins: Vec<String>,
+    pub admin_threshold: u32,
+}
+
+impl Default for GovernanceParams {
+    fn default() -> Self {
+        GovernanceParams {
+            admins: Vec::new(),
+            admin_threshold: 1,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -72,6 +94,8 @@ pub enum GenesisError {
     },
     #[error("validator set: {0}")]
     Members(#[from] votegraph_consensus::members::MemberSetError),
+    #[error("governance: {0}")]
+    Governance(String),
     #[error("consensus parameters: {0}")]
     Consensus(#[from] votegraph_consensus::config::ConfigError),
 }
@@ -87,6 +111,7 @@ impl Genesis {
             detail: e.to_string(),
         })?;
         genesis.member_set()?;
+        genesis.governance_config()?;
         genesis.engine_config().validate()?;
         if genesis.consensus.transactions_per_event_max == 0 {
             return Err(GenesisError::Parse {
@@ -126,6 +151,36 @@ impl Genesis {
                     .map_err(|_| invalid("public_key is not an ed25519 point".into()))
             })
             .collect()
+    }
+
+    /// The administrator set, checked: distinct valid keys and 1 <= threshold <= admins.
+    pub fn governance_config(&self) -> Result<GovernanceConfig, GenesisError> {
+        let params = &self.governance;
+        let mut admins = Vec::new();
+        for (index, text) in params.admins.iter().enumerate() {
+            let key = hex::decode_array::<32>(text)
+                .map_err(|e| GenesisError::Governance(format!("admins[{index}]: {e}")))?;
+            VerifyingKey::from_bytes(&key).map_err(|_| {
+                GenesisError::Governance(format!("admins[{index}] is not an ed25519 point"))
+            })?;
+            if admins.contains(&key) {
+                return Err(GenesisError::Governance(format!(
+                    "admins[{index}] is listed twice"
+                )));
+            }
+            admins.push(key);
+        }
+        let threshold = params.admin_threshold;
+        if threshold == 0 || (!admins.is_empty() && threshold as usize > admins.len()) {
+            return Err(GenesisError::Governance(format!(
+                "admin_threshold is {threshold}; it must be 1 to {} (the number of admins)",
+                admins.len().max(1)
+            )));
+        }
+        Ok(GovernanceConfig {
+            admins,
+            admin_threshold: threshold,
+        })
     }
 
     pub fn member_set(&self) -> Result<MemberSet, GenesisError> {
@@ -176,6 +231,10 @@ mod tests {
         Genesis {
             chain_id: "test".into(),
             consensus: ConsensusParams::default(),
+            governance: GovernanceParams {
+                admins: vec![hex::encode(&key(9)), hex::encode(&key(10))],
+                admin_threshold: 2,
+            },
             validators: (0..4)
                 .map(|i| ValidatorEntry {
                     name: format!("v{i}"),
@@ -203,6 +262,18 @@ mod tests {
         genesis.validators[2].public_key = "00".into();
         let error = genesis.member_set().unwrap_err().to_string();
         assert!(error.contains("validator #2 (v2)"), "{error}");
+    }
+
+    #[test]
+    fn an_admin_threshold_above_the_admin_count_is_refused() {
+        let mut genesis = sample();
+        assert_eq!(genesis.governance_config().unwrap().admins.len(), 2);
+        genesis.governance.admin_threshold = 3;
+        let error = genesis.governance_config().unwrap_err().to_string();
+        assert!(error.contains("admin_threshold is 3"), "{error}");
+        genesis.governance.admins[1] = genesis.governance.admins[0].clone();
+        genesis.governance.admin_threshold = 1;
+        assert!(genesis.governance_config().is_err());
     }
 
     #[test]

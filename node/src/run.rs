@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tracing::info;
+use votegraph_gateway::governance::Governance;
 use votegraph_proto::gossip::v1::gossip_server::GossipServer;
 use votegraph_proto::tx::v1::transactions_server::TransactionsServer;
 use votegraph_storage::{rebuild_engine, RecoveryError, RocksStore, StoreError};
@@ -99,10 +100,12 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         // Room for the event's own fields and per-transaction length prefixes.
         transaction_bytes_per_event_max: engine_config.event_limits.event_bytes_max / 2,
     };
+    let governance = Arc::new(Governance::new(genesis.governance_config()?));
     let mut driver = Driver::new(
         recovered.engine,
         store.clone(),
         Arc::clone(&shared),
+        Arc::clone(&governance),
         settings,
     )?;
     driver.commit_recovered(recovered.pending);

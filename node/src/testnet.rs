@@ -2,7 +2,7 @@
 //! local cluster or as the starting point of a real deployment.
 
 use crate::config::{NodeConfig, NodeSection, WanSection};
-use crate::genesis::{ConsensusParams, Genesis, ValidatorEntry};
+use crate::genesis::{ConsensusParams, Genesis, GovernanceParams, ValidatorEntry};
 use crate::{hex, keys};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,9 @@ pub struct TestnetSpec {
     pub metrics_base_port: Option<u16>,
     pub wan: WanSection,
     pub fsync: bool,
+    /// Administrator keys written as `admin-N.key` in `out`, and how many must approve.
+    pub admins: usize,
+    pub admin_threshold: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,8 @@ pub enum TestnetError {
     Exists(String),
     #[error("at least one validator is needed")]
     NoValidators,
+    #[error("admin threshold {threshold} must be 1 to the number of admins ({admins})")]
+    AdminThreshold { threshold: u32, admins: usize },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -41,6 +46,13 @@ pub fn validator_dir(out: &Path, index: usize) -> PathBuf {
 pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
     if spec.validators == 0 {
         return Err(TestnetError::NoValidators);
+    }
+    if spec.admin_threshold == 0 || (spec.admins > 0 && spec.admin_threshold as usize > spec.admins)
+    {
+        return Err(TestnetError::AdminThreshold {
+            threshold: spec.admin_threshold,
+            admins: spec.admins,
+        });
     }
     if spec.out.exists()
         && std::fs::read_dir(&spec.out)
@@ -103,9 +115,19 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
         };
         write(&dir.join("node.toml"), &config.to_toml())?;
     }
+    let mut admins = Vec::new();
+    for index in 1..=spec.admins {
+        let key = keys::generate()?;
+        keys::write(&spec.out.join(format!("admin-{index}.key")), &key)?;
+        admins.push(hex::encode(&key.verifying_key().to_bytes()));
+    }
     let genesis = Genesis {
         chain_id: spec.chain_id.clone(),
         consensus: ConsensusParams::default(),
+        governance: GovernanceParams {
+            admins,
+            admin_threshold: spec.admin_threshold,
+        },
         validators,
     };
     write(&spec.out.join("genesis.toml"), &genesis.to_toml())?;
@@ -130,8 +152,12 @@ mod tests {
             metrics_base_port: Some(9100),
             wan: WanSection::profile("three-regions").unwrap(),
             fsync: true,
+            admins: 3,
+            admin_threshold: 2,
         };
         let genesis = create(&spec).unwrap();
+        assert_eq!(genesis.governance_config().unwrap().admins.len(), 3);
+        assert!(out.join("admin-3.key").exists());
         assert_eq!(Genesis::load(&out.join("genesis.toml")).unwrap(), genesis);
         assert_eq!(genesis.validators[2].region, "a");
         let config = NodeConfig::load(&validator_dir(&out, 1).join("node.toml")).unwrap();

@@ -91,7 +91,7 @@ async fn finality(
             .unwrap()
             .expect("watch ended early");
         for f in batch.transactions {
-            assert!(f.applied, "a fresh transaction is applied");
+            assert!(!f.duplicate, "a fresh transaction is not a duplicate");
             found.insert(f.tx_id.to_vec(), (f.index, f.chain_hash.to_vec()));
         }
     }

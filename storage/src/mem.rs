@@ -139,6 +139,24 @@ impl Store for MemStore {
             .cloned())
     }
 
+    fn state_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let t = self.tables.read().expect("store lock poisoned");
+        let from = crate::store::scan_start(prefix, after);
+        let rows = t
+            .state
+            .range(from..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit.saturating_add(1))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(crate::store::skip_after(rows, after, limit))
+    }
+
     fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .tables

@@ -528,6 +528,22 @@ impl Store for RocksStore {
         self.get(STATE, key)
     }
 
+    fn state_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let from = crate::store::scan_start(prefix, after);
+        self.scan(
+            STATE,
+            &from,
+            |k| k.starts_with(prefix),
+            limit.saturating_add(1),
+        )
+        .map(|rows| crate::store::skip_after(rows, after, limit))
+    }
+
     fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(CHECKPOINTS, &index_key(round))
     }

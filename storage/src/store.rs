@@ -46,5 +46,34 @@ pub trait Store: Send + Sync {
 
     fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Up to `limit` state entries whose keys start with `prefix` and sort after `after` (or
+    /// from the first such key), in key order. Pages through listings without holding them.
+    fn state_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+
     fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// Where a state scan starts: at `after` when it is within `prefix`, else at `prefix`.
+pub(crate) fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> Vec<u8> {
+    match after {
+        Some(after) if after.starts_with(prefix) => after.to_vec(),
+        _ => prefix.to_vec(),
+    }
+}
+
+/// Drops the row equal to `after` (the scan starts at it) and keeps at most `limit` rows.
+pub(crate) fn skip_after(
+    rows: Vec<(Vec<u8>, Vec<u8>)>,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    rows.into_iter()
+        .filter(|(k, _)| Some(k.as_slice()) != after)
+        .take(limit)
+        .collect()
 }

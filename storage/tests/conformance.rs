@@ -167,6 +167,36 @@ fn state_and_checkpoints_are_kept_and_deleted(store: Arc<dyn Store>) {
     assert_eq!(store.checkpoint(8).unwrap(), None);
 }
 
+fn state_scans_page_through_one_prefix_in_key_order(store: Arc<dyn Store>) {
+    let mut batch = Batch::new();
+    for key in ["a/1", "b/1", "b/2", "b/3", "c/1"] {
+        batch.put_state(key.as_bytes().to_vec(), key.as_bytes().to_vec());
+    }
+    store.write(batch).unwrap();
+    let keys = |rows: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<String> {
+        rows.into_iter()
+            .map(|(k, _)| String::from_utf8(k).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        keys(store.state_scan(b"b/", None, 10).unwrap()),
+        ["b/1", "b/2", "b/3"]
+    );
+    assert_eq!(
+        keys(store.state_scan(b"b/", None, 2).unwrap()),
+        ["b/1", "b/2"]
+    );
+    assert_eq!(
+        keys(store.state_scan(b"b/", Some(b"b/2"), 10).unwrap()),
+        ["b/3"]
+    );
+    assert!(store
+        .state_scan(b"b/", Some(b"b/3"), 10)
+        .unwrap()
+        .is_empty());
+    assert!(store.state_scan(b"d/", None, 10).unwrap().is_empty());
+}
+
 macro_rules! conformance {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -200,6 +230,11 @@ macro_rules! conformance {
             fn state_and_checkpoints_are_kept_and_deleted() {
                 let (store, _dir) = $make;
                 super::state_and_checkpoints_are_kept_and_deleted(store);
+            }
+            #[test]
+            fn state_scans_page_through_one_prefix_in_key_order() {
+                let (store, _dir) = $make;
+                super::state_scans_page_through_one_prefix_in_key_order(store);
             }
         }
     };

@@ -62,6 +62,8 @@ impl Cluster {
             metrics_base_port: None,
             wan,
             fsync: spec.fsync,
+            admins: 3,
+            admin_threshold: 2,
         })
         .map_err(fail)?;
         Ok(Cluster {

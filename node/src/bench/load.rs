@@ -82,7 +82,7 @@ pub async fn drive(
     let watcher = tokio::spawn(async move {
         while let Ok(Some(batch)) = updates.message().await {
             let now = Instant::now();
-            for f in batch.transactions.iter().filter(|f| f.applied) {
+            for f in batch.transactions.iter().filter(|f| !f.duplicate) {
                 if let Ok(id) = <[u8; 32]>::try_from(f.tx_id.as_ref()) {
                     let _ = final_tx.send((now, TxId(id)));
                 }

@@ -44,6 +44,12 @@ pub struct TestnetArgs {
     /// Skip fsync (faster, survives process crashes but not power loss).
     #[arg(long)]
     no_fsync: bool,
+    /// Election administrators: key files admin-1.key ... admin-N.key are written to --out.
+    #[arg(long, default_value_t = 3)]
+    admins: usize,
+    /// How many distinct administrators must approve each administrative action.
+    #[arg(long, default_value_t = 2)]
+    admin_threshold: u32,
 }
 
 #[derive(Args)]
@@ -81,6 +87,8 @@ pub fn testnet(args: TestnetArgs) -> ExitCode {
             metrics_base_port: (args.metrics_base_port != 0).then_some(args.metrics_base_port),
             wan,
             fsync: !args.no_fsync,
+            admins: args.admins,
+            admin_threshold: args.admin_threshold,
         };
         let genesis = testnet::create(&spec)?;
         println!(

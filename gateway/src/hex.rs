@@ -8,6 +8,9 @@ pub fn encode(bytes: &[u8]) -> String {
 /// Exactly `N` bytes from hex, or a message saying what is wrong.
 pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], String> {
     let text = text.trim();
+    if !text.is_ascii() {
+        return Err("not hex: non-ASCII characters".to_string());
+    }
     if text.len() != 2 * N {
         return Err(format!("expected {} hex digits, got {}", 2 * N, text.len()));
     }
@@ -28,5 +31,6 @@ mod tests {
         assert_eq!(super::decode_array::<4>("0001abff").unwrap(), bytes);
         assert!(super::decode_array::<4>("0001ab").is_err());
         assert!(super::decode_array::<2>("zz00").is_err());
+        assert!(super::decode_array::<2>("é00").is_err());
     }
 }

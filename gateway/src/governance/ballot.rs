@@ -1,0 +1,178 @@
+//! Casting a ballot: the rules every validator checks at the ballot's consensus time, the
+//! second-ballot policy, and the tally update.
+
+use crate::governance::action::{Ballot, SecondBallotPolicy};
+use crate::governance::definition::ElectionDefinition;
+use crate::governance::election;
+use crate::governance::overlay::{Overlay, StateError};
+use crate::governance::reason::{reject, Reason, Rejection};
+use crate::governance::records::{self, BallotRecord, ElectionStatus};
+use crate::governance::tally::Tally;
+use crate::governance::{Applied, TxContext};
+use std::collections::HashSet;
+
+/// Longest write-in name.
+pub const WRITE_IN_BYTES_MAX: usize = 128;
+
+pub fn cast(
+    state: &mut Overlay,
+    tx: &TxContext,
+    ballot: &Ballot,
+) -> Result<Result<Applied, Rejection>, StateError> {
+    let id = &ballot.election_id;
+    let Some(record) = election::current(state, tx, id)? else {
+        return Ok(reject(
+            Reason::UnknownElection,
+            format!("there is no election `{id}`"),
+        ));
+    };
+    if record.manifest_hash != ballot.manifest_hash {
+        return Ok(reject(
+            Reason::WrongManifest,
+            format!(
+                "the ballot names manifest {}, election `{id}` has {}",
+                crate::hex::encode(&ballot.manifest_hash),
+                crate::hex::encode(&record.manifest_hash)
+            ),
+        ));
+    }
+    if record.status != ElectionStatus::Open {
+        return Ok(reject(
+            Reason::NotOpen,
+            format!(
+                "election `{id}` is {} at this ballot's consensus time",
+                record.status.name()
+            ),
+        ));
+    }
+    let Some(entry) = records::read_roll(state, id, &tx.signer)? else {
+        return Ok(reject(
+            Reason::NotOnRoll,
+            format!(
+                "voter {} is not on the roll of `{id}`",
+                crate::hex::encode(&tx.signer)
+            ),
+        ));
+    };
+    if entry.ballot_style != ballot.ballot_style {
+        return Ok(reject(
+            Reason::WrongBallotStyle,
+            format!(
+                "the ballot uses style `{}`; this voter's style is `{}`",
+                ballot.ballot_style, entry.ballot_style
+            ),
+        ));
+    }
+    let spec = records::read_spec(state, id)?.expect("an election has a spec");
+    if let Err(rejection) = check_selections(&spec.definition, ballot) {
+        return Ok(Err(rejection));
+    }
+    let ballot_key = records::ballot_key(id, &tx.signer);
+    let earlier: Option<BallotRecord> = records::read(state, &ballot_key)?;
+    let mut tally: Tally = records::read_tally(state, id)?.expect("an election has a tally");
+    let mut ballots_accepted = 1;
+    if let Some(earlier) = earlier {
+        if spec.policy == SecondBallotPolicy::FirstCounts {
+            return Ok(reject(
+                Reason::AlreadyVoted,
+                format!(
+                    "this voter's ballot at index {} counts (policy first-counts)",
+                    earlier.index
+                ),
+            ));
+        }
+        tally.remove(&earlier.ballot, earlier.weight);
+        ballots_accepted = earlier.ballots_accepted + 1;
+    }
+    tally.add(ballot, entry.weight);
+    records::write(state, records::tally_key(id), &tally);
+    let stored = BallotRecord {
+        tx_id: tx.tx_id,
+        index: tx.index,
+        weight: entry.weight,
+        ballot: ballot.clone(),
+        ballots_accepted,
+    };
+    records::write(state, ballot_key, &stored);
+    Ok(Ok(Applied::BallotCounted {
+        replaced_earlier: ballots_accepted > 1,
+    }))
+}
+
+/// Style, contests and selections: everything about a ballot that needs only the definition.
+pub fn check_selections(definition: &ElectionDefinition, ballot: &Ballot) -> Result<(), Rejection> {
+    let Some(style) = definition.ballot_style(&ballot.ballot_style) else {
+        return reject(
+            Reason::WrongBallotStyle,
+            format!("the election has no ballot style `{}`", ballot.ballot_style),
+        );
+    };
+    if ballot.contests.is_empty() {
+        return reject(Reason::EmptyBallot, "the ballot marks no contest");
+    }
+    let mut contests_seen = HashSet::new();
+    for vote in &ballot.contests {
+        if !style.contest_ids.contains(&vote.contest_id) {
+            return reject(
+                Reason::ContestNotInStyle,
+                format!(
+                    "contest `{}` is not on ballot style `{}`",
+                    vote.contest_id, style.object_id
+                ),
+            );
+        }
+        if !contests_seen.insert(vote.contest_id.as_str()) {
+            return reject(
+                Reason::DuplicateContest,
+                format!("contest `{}` appears twice", vote.contest_id),
+            );
+        }
+        let contest = definition
+            .contest(&vote.contest_id)
+            .expect("styles name defined contests");
+        if vote.selections.len() > contest.votes_allowed as usize {
+            return reject(
+                Reason::Overvote,
+                format!(
+                    "contest `{}` allows {} selections; the ballot marks {}",
+                    contest.object_id,
+                    contest.votes_allowed,
+                    vote.selections.len()
+                ),
+            );
+        }
+        let mut selections_seen = HashSet::new();
+        for selection in &vote.selections {
+            let Some(defined) = contest.selection(&selection.selection_id) else {
+                return reject(
+                    Reason::UnknownSelection,
+                    format!(
+                        "contest `{}` has no selection `{}`",
+                        contest.object_id, selection.selection_id
+                    ),
+                );
+            };
+            if !selections_seen.insert(selection.selection_id.as_str()) {
+                return reject(
+                    Reason::DuplicateSelection,
+                    format!("selection `{}` is marked twice", selection.selection_id),
+                );
+            }
+            if let Some(name) = &selection.write_in {
+                if !defined.write_in {
+                    return reject(
+                        Reason::WriteInNotAllowed,
+                        format!("selection `{}` is not a write-in line", defined.object_id),
+                    );
+                }
+                if name.trim().is_empty() || name.len() > WRITE_IN_BYTES_MAX {
+                    return reject(
+                        Reason::WriteInNotAllowed,
+                        format!("a write-in name must be 1 to {WRITE_IN_BYTES_MAX} bytes"),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The governance state machine: elections, voter rolls, ballots, tallies and proposals.
+//!
+//! Every validator applies the same transactions in consensus order with the same rules, using
+//! only consensus timestamps, so every validator holds byte-identical state. The machine reads
+//! and writes through an [`Overlay`] over committed state; the node commits the overlay's writes
+//! in the same ledger batch as the round that produced them. A rejected transaction changes
+//! nothing except its rejection record, which an auditor can list with its reason.
+
+pub mod action;
+mod admin;
+pub mod ballot;
+pub mod codec;
+pub mod definition;
+pub mod election;
+pub mod electionguard;
+pub mod manifest;
+mod manifest_error;
+pub mod native;
+pub mod overlay;
+pub mod proposal;
+pub mod reason;
+pub mod records;
+pub mod tally;
+
+use action::Action;
+use overlay::{Overlay, StateError};
+use reason::{Reason, Rejection};
+use records::RejectionRecord;
+
+/// The administrator set from genesis: `admin_threshold` distinct admins must approve each
+/// administrative action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GovernanceConfig {
+    pub admins: Vec<[u8; 32]>,
+    pub admin_threshold: u32,
+}
+
+/// An ordered transaction as governance sees it (its signature was checked before ordering).
+#[derive(Clone, Debug)]
+pub struct TxContext {
+    pub index: u64,
+    pub tx_id: [u8; 32],
+    pub signer: [u8; 32],
+    pub consensus_ns: u64,
+}
+
+/// What an applied transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Approval {
+        action_hash: [u8; 32],
+        approvals: u32,
+        threshold: u32,
+        executed: bool,
+    },
+    BallotCounted {
+        replaced_earlier: bool,
+    },
+    ProposalCreated {
+        proposal_id: [u8; 32],
+    },
+    ProposalVoteCounted,
+}
+
+impl Applied {
+    /// One line for receipts and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Applied::Approval {
+                approvals,
+                threshold,
+                executed: true,
+                ..
+            } => format!("approved ({approvals} of {threshold}); executed"),
+            Applied::Approval {
+                approvals,
+                threshold,
+                ..
+            } => format!("approved ({approvals} of {threshold}); waiting for more approvals"),
+            Applied::BallotCounted {
+                replaced_earlier: true,
+            } => "ballot counted; it replaces this voter's earlier ballot".to_string(),
+            Applied::BallotCounted { .. } => "ballot counted".to_string(),
+            Applied::ProposalCreated { proposal_id } => {
+                format!("proposal {} created", crate::hex::encode(proposal_id))
+            }
+            Applied::ProposalVoteCounted => "vote counted".to_string(),
+        }
+    }
+}
+
+pub struct Governance {
+    config: GovernanceConfig,
+}
+
+impl Governance {
+    pub fn new(config: GovernanceConfig) -> Self {
+        assert!(
+            config.admin_threshold >= 1
+                && (config.admins.is_empty()
+                    || config.admin_threshold as usize <= config.admins.len()),
+            "genesis checks the admin threshold"
+        );
+        Governance { config }
+    }
+
+    pub fn config(&self) -> &GovernanceConfig {
+        &self.config
+    }
+
+    /// Applies one ordered transaction: keeps its writes if it is applied; otherwise drops
+    /// them and records the rejection under its index. Errs only if state cannot be read.
+    pub fn apply(
+        &self,
+        state: &mut Overlay,
+        tx: &TxContext,
+        payload: &[u8],
+    ) -> Result<Result<Applied, Rejection>, StateError> {
+        let (kind, outcome) = match Action::decode(payload) {
+            Err(e) => (
+                "unknown",
+                Err(Rejection::new(Reason::MalformedPayload, e.to_string())),
+            ),
+            Ok(action) => (action.kind(), self.evaluate(state, tx, &action)?),
+        };
+        match &outcome {
+            Ok(_) => state.keep(),
+            Err(rejection) => {
+                state.discard();
+                record_rejection(state, tx, kind, rejection);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Records that the transaction at `tx.index` repeats one ordered earlier.
+    pub fn reject_duplicate(&self, state: &mut Overlay, tx: &TxContext) {
+        let rejection = Rejection::new(
+            Reason::DuplicateTransaction,
+            "this signer and nonce were ordered earlier; the earlier one counts",
+        );
+        record_rejection(state, tx, "duplicate", &rejection);
+    }
+
+    /// What applying would do, without changing anything: the gateway's early check.
+    pub fn check(
+        &self,
+        base: &dyn overlay::StateRead,
+        tx: &TxContext,
+        action: &Action,
+    ) -> Result<Result<Applied, Rejection>, StateError> {
+        let mut scratch = Overlay::new(base);
+        self.evaluate(&mut scratch, tx, action)
+    }
+
+    fn evaluate(
+        &self,
+        state: &mut Overlay,
+        tx: &TxContext,
+        action: &Action,
+    ) -> Result<Result<Applied, Rejection>, StateError> {
+        match action {
+            Action::Admin(admin) => self.approve(state, tx, admin),
+            Action::CastBallot(ballot) => ballot::cast(state, tx, ballot),
+            Action::CreateProposal(spec) => proposal::create(state, tx, spec),
+            Action::VoteProposal(vote) => proposal::vote(state, tx, vote),
+        }
+    }
+}
+
+fn record_rejection(state: &mut Overlay, tx: &TxContext, kind: &str, rejection: &Rejection) {
+    let record = RejectionRecord {
+        tx_id: tx.tx_id,
+        signer: tx.signer,
+        kind: kind.to_string(),
+        code: rejection.reason.code(),
+        detail: rejection.detail.clone(),
+    };
+    records::write(state, records::rejected_key(tx.index), &record);
+    state.keep();
+}
