@@ -7,6 +7,7 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "proto/votegraph/gossip/v1/gossip.proto",
     "proto/votegraph/tx/v1/tx.proto",
+    "proto/votegraph/v1/gateway.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

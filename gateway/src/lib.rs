@@ -8,5 +8,6 @@
 pub mod envelope;
 pub mod governance;
 pub mod hex;
+pub mod ratelimit;
 
 pub use envelope::{check_encoded, ChainId, Envelope, EnvelopeError, TxId};

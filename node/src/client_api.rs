@@ -337,10 +337,10 @@ async fn forward_finality(
 }
 
 /// One of the bounded number of watcher slots, released on drop.
-struct WatcherSlot(Arc<AtomicUsize>);
+pub(crate) struct WatcherSlot(Arc<AtomicUsize>);
 
 impl WatcherSlot {
-    fn take(count: &Arc<AtomicUsize>, max: usize) -> Result<Self, Status> {
+    pub(crate) fn take(count: &Arc<AtomicUsize>, max: usize) -> Result<Self, Status> {
         let previous = count.fetch_add(1, Ordering::SeqCst);
         if previous >= max {
             count.fetch_sub(1, Ordering::SeqCst);

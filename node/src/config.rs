@@ -18,6 +18,49 @@ pub struct NodeConfig {
     pub pool: PoolSection,
     #[serde(default)]
     pub wan: WanSection,
+    #[serde(default)]
+    pub gateway: GatewaySection,
+}
+
+/// The public governance gateway (`votegraph.v1`): limits per client and how long a call waits
+/// for finality.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySection {
+    /// Transactions per second one signer key may submit (administrators are not limited).
+    pub key_rate_per_s: f64,
+    /// Transactions one signer key may submit at once after being idle.
+    pub key_burst: f64,
+    /// Requests per second one client connection may make.
+    pub connection_rate_per_s: f64,
+    pub connection_burst: f64,
+    /// Keys and connections tracked by the rate limits; beyond it new clients are refused.
+    pub rate_limited_clients_max: usize,
+    /// Callers waiting for finality at once.
+    pub waiters_max: usize,
+    /// A mutating call returns DEADLINE_EXCEEDED after this long without finality (the
+    /// transaction stays submitted; GetReceipt finds it later).
+    pub finality_wait_s: u64,
+    /// Largest request message, in bytes.
+    pub request_bytes_max: usize,
+    /// StreamFinalized streams open at once.
+    pub streams_max: usize,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        GatewaySection {
+            key_rate_per_s: 5.0,
+            key_burst: 20.0,
+            connection_rate_per_s: 10_000.0,
+            connection_burst: 20_000.0,
+            rate_limited_clients_max: 200_000,
+            waiters_max: 100_000,
+            finality_wait_s: 30,
+            request_bytes_max: 64 * 1024,
+            streams_max: 256,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -213,6 +256,29 @@ impl NodeConfig {
         )?;
         positive("pool.watchers_max", self.pool.watchers_max)?;
         positive("pool.bytes_max", self.pool.bytes_max)?;
+        positive("gateway.waiters_max", self.gateway.waiters_max)?;
+        positive(
+            "gateway.rate_limited_clients_max",
+            self.gateway.rate_limited_clients_max,
+        )?;
+        positive("gateway.request_bytes_max", self.gateway.request_bytes_max)?;
+        positive("gateway.streams_max", self.gateway.streams_max)?;
+        for (name, value) in [
+            ("gateway.key_rate_per_s", self.gateway.key_rate_per_s),
+            ("gateway.key_burst", self.gateway.key_burst),
+            (
+                "gateway.connection_rate_per_s",
+                self.gateway.connection_rate_per_s,
+            ),
+            ("gateway.connection_burst", self.gateway.connection_burst),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    detail: format!("{value} is not a positive number"),
+                });
+            }
+        }
         if !(0.0..1.0).contains(&self.wan.loss) {
             return Err(ConfigError::Invalid {
                 name: "wan.loss",
@@ -272,7 +338,7 @@ fn apply_env(
     table: &mut toml::Table,
     vars: impl Iterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
-    const SECTIONS: [&str; 5] = ["node", "storage", "gossip", "pool", "wan"];
+    const SECTIONS: [&str; 6] = ["node", "storage", "gossip", "pool", "wan", "gateway"];
     for (name, raw) in vars {
         let Some(rest) = name.strip_prefix("VOTEGRAPH_") else {
             continue;

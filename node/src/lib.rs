@@ -7,6 +7,7 @@ pub mod client_api;
 pub mod config;
 pub mod driver;
 pub mod finality;
+pub mod gateway_api;
 pub mod genesis;
 pub mod gossip;
 pub use votegraph_gateway::hex;

@@ -5,6 +5,7 @@
 use crate::client_api::TransactionService;
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver, DriverSettings, COMMANDS_MAX};
+use crate::gateway_api::{BallotsApi, ElectionsApi, Gateway, LedgerApi, ProposalsApi};
 use crate::genesis::{Genesis, GenesisError};
 use crate::gossip::client::Gossiper;
 use crate::gossip::context::GossipContext;
@@ -23,6 +24,10 @@ use tracing::info;
 use votegraph_gateway::governance::Governance;
 use votegraph_proto::gossip::v1::gossip_server::GossipServer;
 use votegraph_proto::tx::v1::transactions_server::TransactionsServer;
+use votegraph_proto::v1::{
+    ballots_server::BallotsServer, elections_server::ElectionsServer, ledger_server::LedgerServer,
+    proposals_server::ProposalsServer,
+};
 use votegraph_storage::{rebuild_engine, RecoveryError, RocksStore, StoreError};
 
 /// Finality batches buffered for watchers.
@@ -158,15 +163,20 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         address: config.node.listen.clone(),
         detail: format!("{e}"),
     })?;
+    let gateway = Gateway::new(
+        Arc::clone(&shared),
+        governance,
+        genesis.chain(),
+        genesis.consensus.transaction_bytes_max,
+        &config.gateway,
+    );
     Arc::new(gossiper).spawn();
     info!(member = me.0, %listen, validators = addresses.len(), "validator serving");
-    serve(
-        listen,
-        context,
-        transactions,
-        config.gossip.message_bytes_max,
-    )
-    .await?;
+    let limits = MessageLimits {
+        gossip_bytes_max: config.gossip.message_bytes_max,
+        request_bytes_max: config.gateway.request_bytes_max,
+    };
+    serve(listen, context, transactions, gateway, limits).await?;
     drop(driver_tx);
     info!("shutting down");
     // Sync tasks still hold senders; the process exits after the server stops, and every
@@ -175,11 +185,17 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     Ok(())
 }
 
+struct MessageLimits {
+    gossip_bytes_max: usize,
+    request_bytes_max: usize,
+}
+
 async fn serve(
     listen: SocketAddr,
     context: Arc<GossipContext>,
     transactions: TransactionService,
-    message_bytes_max: usize,
+    gateway: Arc<Gateway>,
+    limits: MessageLimits,
 ) -> Result<(), NodeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -188,21 +204,45 @@ async fn serve(
     health_reporter
         .set_serving::<TransactionsServer<TransactionService>>()
         .await;
+    health_reporter
+        .set_serving::<ElectionsServer<ElectionsApi>>()
+        .await;
+    health_reporter
+        .set_serving::<BallotsServer<BallotsApi>>()
+        .await;
+    health_reporter
+        .set_serving::<ProposalsServer<ProposalsApi>>()
+        .await;
+    health_reporter
+        .set_serving::<LedgerServer<LedgerApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(votegraph_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| NodeError::Serve(e.to_string()))?;
     let gossip = GossipServer::new(GossipService { context })
-        .max_decoding_message_size(message_bytes_max)
-        .max_encoding_message_size(message_bytes_max);
-    let transactions = TransactionsServer::new(transactions);
+        .max_decoding_message_size(limits.gossip_bytes_max)
+        .max_encoding_message_size(limits.gossip_bytes_max);
+    let request_max = limits.request_bytes_max;
+    let transactions = TransactionsServer::new(transactions).max_decoding_message_size(request_max);
+    let elections = ElectionsServer::new(ElectionsApi(Arc::clone(&gateway)))
+        .max_decoding_message_size(request_max);
+    let ballots =
+        BallotsServer::new(BallotsApi(Arc::clone(&gateway))).max_decoding_message_size(request_max);
+    let proposals = ProposalsServer::new(ProposalsApi(Arc::clone(&gateway)))
+        .max_decoding_message_size(request_max);
+    let ledger = LedgerServer::new(LedgerApi(gateway)).max_decoding_message_size(request_max);
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(gossip)
         .add_service(transactions)
+        .add_service(elections)
+        .add_service(ballots)
+        .add_service(proposals)
+        .add_service(ledger)
         .serve_with_shutdown(listen, shutdown_signal())
         .await
         .map_err(|e| NodeError::Serve(e.to_string()))

@@ -112,6 +112,7 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
             gossip: Default::default(),
             pool: Default::default(),
             wan: spec.wan.clone(),
+            gateway: Default::default(),
         };
         write(&dir.join("node.toml"), &config.to_toml())?;
     }

@@ -13,6 +13,10 @@ pub mod tx {
     }
 }
 
+pub mod v1 {
+    tonic::include_proto!("votegraph.v1");
+}
+
 /// Encoded `FileDescriptorSet` of every votegraph service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/votegraph_descriptor.bin"));
