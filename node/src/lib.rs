@@ -3,8 +3,10 @@
 //! local testnets, the cluster benchmark).
 
 pub mod bench;
+pub mod client;
 pub mod client_api;
 pub mod config;
+pub mod demo;
 pub mod driver;
 pub mod finality;
 pub mod gateway_api;

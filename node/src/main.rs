@@ -33,6 +33,53 @@ enum Command {
     /// Start a local cluster, drive signed transactions at it and report throughput and
     /// finality latency.
     Bench(commands::bench::BenchArgs),
+    /// Run a whole election on a local cluster: roll, signed ballots, tally on every validator.
+    Demo(commands::demo::DemoArgs),
+    /// Elections: create, open, close, publish, get, list (administrator keys sign).
+    Election {
+        #[command(subcommand)]
+        command: commands::governance::ElectionCommand,
+        #[command(flatten)]
+        connection: commands::governance::Connection,
+    },
+    /// Voter rolls: load a roll file into a draft election, or generate one.
+    Roll {
+        #[command(subcommand)]
+        command: commands::governance::RollCommand,
+        #[command(flatten)]
+        connection: commands::governance::Connection,
+    },
+    /// Ballots: cast (voter key signs), or fetch a receipt.
+    Ballot {
+        #[command(subcommand)]
+        command: commands::governance::BallotCommand,
+        #[command(flatten)]
+        connection: commands::governance::Connection,
+    },
+    /// Print an election's tally as JSON (contest → selection → count).
+    Tally {
+        #[arg(long)]
+        election: String,
+        /// Write the JSON here instead of stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        connection: commands::governance::Connection,
+    },
+    /// Community proposals: create, vote, get.
+    Proposal {
+        #[command(subcommand)]
+        command: commands::governance::ProposalCommand,
+        #[command(flatten)]
+        connection: commands::governance::Connection,
+    },
+    /// Communities (who may propose and vote): add members (administrator keys sign).
+    Community {
+        #[command(subcommand)]
+        command: commands::governance::CommunityCommand,
+        #[command(flatten)]
+        connection: commands::governance::Connection,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,5 +91,31 @@ fn main() -> ExitCode {
         Command::Testnet(args) => commands::node::testnet(args),
         Command::Node(args) => commands::node::node(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Election {
+            command,
+            connection,
+        } => commands::governance::election(command, connection),
+        Command::Roll {
+            command,
+            connection,
+        } => commands::governance::roll(command, connection),
+        Command::Ballot {
+            command,
+            connection,
+        } => commands::governance::ballot(command, connection),
+        Command::Tally {
+            election,
+            out,
+            connection,
+        } => commands::governance::tally(election, out, connection),
+        Command::Proposal {
+            command,
+            connection,
+        } => commands::governance::proposal(command, connection),
+        Command::Community {
+            command,
+            connection,
+        } => commands::governance::community(command, connection),
     }
 }

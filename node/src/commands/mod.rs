@@ -1,6 +1,8 @@
 pub mod backup;
 pub mod bench;
 pub mod consensus;
+pub mod demo;
+pub mod governance;
 pub mod node;
 
 use std::process::ExitCode;

@@ -82,7 +82,7 @@ impl Gateway {
     }
 
     /// One of the bounded StreamFinalized slots, released when the stream ends.
-    pub fn stream_slot(&self) -> Result<WatcherSlot, Status> {
+    pub(crate) fn stream_slot(&self) -> Result<WatcherSlot, Status> {
         WatcherSlot::take(&self.streams, self.streams_max)
     }
 

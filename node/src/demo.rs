@@ -1,0 +1,410 @@
+//! A whole election on a running cluster, through the gateways: create it from the bundled
+//! ElectionGuard sample manifest, load a generated roll, open, cast every voter's signed ballot,
+//! close, publish, and check that every validator holds the same tally (equal to the one the
+//! ballots cast add up to) at the same chain head. `make demo` and the end-to-end tests run it.
+
+use crate::bench::report::{percentiles, Percentiles};
+use crate::client::{self, roll, GatewayClient};
+use anyhow::{bail, ensure, Context};
+use ed25519_dalek::SigningKey;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use votegraph_gateway::governance::action::*;
+use votegraph_gateway::governance::definition::ElectionDefinition;
+use votegraph_gateway::governance::manifest::parse_manifest;
+use votegraph_proto::v1 as pb;
+
+/// The ElectionGuard "small" sample election, bundled.
+pub const SAMPLE_MANIFEST: &str = include_str!("../../samples/electionguard-small/manifest.json");
+
+pub struct DemoSpec {
+    pub voters: u64,
+    /// Ballots in flight at once, spread over the gateways.
+    pub concurrency: usize,
+    pub seed: u64,
+    pub progress: bool,
+}
+
+pub struct DemoReport {
+    pub election_id: String,
+    pub ballots_cast: u64,
+    pub cast_seconds: f64,
+    pub ballots_per_s: f64,
+    pub finality_ms: Percentiles,
+    pub tally_json: String,
+    pub chain_head: Vec<u8>,
+    pub as_of_index: u64,
+}
+
+/// Runs the election on the gateways `addresses`, with administrator keys `admins` (enough
+/// of them for the threshold).
+pub async fn run(
+    gateways: &[GatewayClient],
+    admins: &[SigningKey],
+    spec: &DemoSpec,
+) -> anyhow::Result<DemoReport> {
+    let definition = parse_manifest(SAMPLE_MANIFEST).context("the bundled sample manifest")?;
+    let id = definition.election_id.clone();
+    let first = &gateways[0];
+    say(
+        spec,
+        &format!(
+            "creating election {id} ({} contests)",
+            definition.contests.len()
+        ),
+    );
+    let create = AdminAction::CreateElection(ElectionSpec {
+        definition: definition.clone(),
+        policy: SecondBallotPolicy::FirstCounts,
+        open_at_ns: None,
+        close_at_ns: None,
+    });
+    expect_applied(first.approve(admins, create).await?)?;
+    let styles: Vec<String> = definition
+        .ballot_styles
+        .iter()
+        .map(|s| s.object_id.clone())
+        .collect();
+    let voters = roll::generate(spec.seed, spec.voters, &styles);
+    load_roll(gateways, admins, &id, &voters, spec).await?;
+    expect_applied(
+        first
+            .approve(
+                admins,
+                AdminAction::OpenElection {
+                    election_id: id.clone(),
+                },
+            )
+            .await?,
+    )?;
+    let election = first
+        .elections
+        .clone()
+        .get_election(pb::GetElectionRequest {
+            election_id: id.clone(),
+        })
+        .await?
+        .into_inner();
+    ensure!(
+        election.status == "open",
+        "election is {} after opening",
+        election.status
+    );
+    ensure!(
+        election.roll_voters == spec.voters,
+        "roll has {} voters, expected {}",
+        election.roll_voters,
+        spec.voters
+    );
+    let hash: [u8; 32] = election
+        .manifest_hash
+        .as_ref()
+        .try_into()
+        .context("manifest hash")?;
+    let ballots: Vec<(SigningKey, Action)> = voters
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, entry))| {
+            (
+                key,
+                Action::CastBallot(sample_ballot(
+                    &definition,
+                    hash,
+                    &entry.ballot_style,
+                    i as u64,
+                )),
+            )
+        })
+        .collect();
+    let expected = expected_tally(&definition, &ballots);
+    let started = Instant::now();
+    let mut latencies = cast_all(gateways, ballots, spec).await?;
+    let cast_seconds = started.elapsed().as_secs_f64();
+    expect_applied(
+        first
+            .approve(
+                admins,
+                AdminAction::CloseElection {
+                    election_id: id.clone(),
+                },
+            )
+            .await?,
+    )?;
+    expect_applied(
+        first
+            .approve(
+                admins,
+                AdminAction::PublishTally {
+                    election_id: id.clone(),
+                },
+            )
+            .await?,
+    )?;
+    let tally = same_tally_everywhere(gateways, &id).await?;
+    let counted: serde_json::Value = serde_json::from_str(&tally.json)?;
+    ensure!(
+        counted["contests"] == expected,
+        "the tally differs from the ballots cast:\n counted {}\n expected {expected}",
+        counted["contests"]
+    );
+    Ok(DemoReport {
+        election_id: id,
+        ballots_cast: spec.voters,
+        cast_seconds,
+        ballots_per_s: spec.voters as f64 / cast_seconds.max(1e-9),
+        finality_ms: percentiles(&mut latencies),
+        tally_json: tally.json,
+        chain_head: tally.chain_head.to_vec(),
+        as_of_index: tally.as_of_index,
+    })
+}
+
+fn say(spec: &DemoSpec, line: &str) {
+    if spec.progress {
+        eprintln!("{line}");
+    }
+}
+
+pub fn expect_applied(receipt: pb::Receipt) -> anyhow::Result<pb::Receipt> {
+    if !receipt.applied {
+        bail!("rejected: {}", client::describe(&receipt));
+    }
+    Ok(receipt)
+}
+
+async fn load_roll(
+    gateways: &[GatewayClient],
+    admins: &[SigningKey],
+    election_id: &str,
+    voters: &[(SigningKey, RollEntry)],
+    spec: &DemoSpec,
+) -> anyhow::Result<()> {
+    let entries: Vec<RollEntry> = voters.iter().map(|(_, e)| e.clone()).collect();
+    let amendments = roll::amendments(election_id, &entries);
+    say(
+        spec,
+        &format!(
+            "registering {} voters in {} roll amendments",
+            entries.len(),
+            amendments.len()
+        ),
+    );
+    let limit = Arc::new(Semaphore::new(32));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, amendment) in amendments.into_iter().enumerate() {
+        let gateway = gateways[i % gateways.len()].clone();
+        let admins = admins.to_vec();
+        let permit = Arc::clone(&limit).acquire_owned().await?;
+        tasks.spawn(async move {
+            let _permit = permit;
+            gateway.approve(&admins, amendment).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        expect_applied(done??)?;
+    }
+    Ok(())
+}
+
+/// A valid ballot for voter `index`: one or `votes_allowed` selections per contest of the
+/// style, chosen by the index (no write-ins).
+pub fn sample_ballot(
+    definition: &ElectionDefinition,
+    manifest_hash: [u8; 32],
+    style: &str,
+    index: u64,
+) -> Ballot {
+    let style_def = definition
+        .ballot_style(style)
+        .expect("generated styles exist");
+    let contests = style_def
+        .contest_ids
+        .iter()
+        .map(|contest_id| {
+            let contest = definition
+                .contest(contest_id)
+                .expect("styles name contests");
+            let choosable: Vec<_> = contest.selections.iter().filter(|s| !s.write_in).collect();
+            let marks = 1 + (index as usize / 7) % contest.votes_allowed as usize;
+            let selections = (0..marks)
+                .map(|k| SelectionVote {
+                    selection_id: choosable[(index as usize + k) % choosable.len()]
+                        .object_id
+                        .clone(),
+                    write_in: None,
+                })
+                .collect();
+            ContestVote {
+                contest_id: contest_id.clone(),
+                selections,
+            }
+        })
+        .collect();
+    Ballot {
+        election_id: definition.election_id.clone(),
+        manifest_hash,
+        ballot_style: style.to_string(),
+        contests,
+    }
+}
+
+/// What the tally's `contests` must be for these ballots (weight 1 each).
+fn expected_tally(
+    definition: &ElectionDefinition,
+    ballots: &[(SigningKey, Action)],
+) -> serde_json::Value {
+    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = definition
+        .contests
+        .iter()
+        .map(|c| {
+            (
+                c.object_id.clone(),
+                c.selections
+                    .iter()
+                    .map(|s| (s.object_id.clone(), 0))
+                    .collect(),
+            )
+        })
+        .collect();
+    for (_, action) in ballots {
+        let Action::CastBallot(ballot) = action else {
+            continue;
+        };
+        for vote in &ballot.contests {
+            for s in &vote.selections {
+                *counts
+                    .get_mut(&vote.contest_id)
+                    .unwrap()
+                    .get_mut(&s.selection_id)
+                    .unwrap() += 1;
+            }
+        }
+    }
+    let contests: BTreeMap<String, serde_json::Value> = counts
+        .into_iter()
+        .map(|(c, s)| (c, serde_json::json!({ "selections": s, "write_ins": {} })))
+        .collect();
+    serde_json::to_value(contests).expect("json")
+}
+
+/// Casts every ballot, `spec.concurrency` in flight across the gateways; the finality
+/// latency (submit to receipt) of each, in milliseconds.
+async fn cast_all(
+    gateways: &[GatewayClient],
+    ballots: Vec<(SigningKey, Action)>,
+    spec: &DemoSpec,
+) -> anyhow::Result<Vec<f64>> {
+    let total = ballots.len();
+    let done = Arc::new(AtomicUsize::new(0));
+    let progress = spec
+        .progress
+        .then(|| spawn_progress(Arc::clone(&done), total));
+    let limit = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut latencies = Vec::with_capacity(total);
+    for (i, (key, action)) in ballots.into_iter().enumerate() {
+        let gateway = gateways[i % gateways.len()].clone();
+        let permit = Arc::clone(&limit).acquire_owned().await?;
+        let done = Arc::clone(&done);
+        tasks.spawn(async move {
+            let _permit = permit;
+            let tx = gateway.sign(&key, &action)?;
+            let sent = Instant::now();
+            let receipt = gateway.send(&action, tx).await?;
+            done.fetch_add(1, Ordering::Relaxed);
+            anyhow::Ok((receipt, sent.elapsed().as_secs_f64() * 1000.0))
+        });
+        while let Some(finished) = tasks.try_join_next() {
+            latencies.push(counted(finished)?);
+        }
+    }
+    while let Some(finished) = tasks.join_next().await {
+        latencies.push(counted(finished)?);
+    }
+    if let Some(progress) = progress {
+        progress.abort();
+        eprintln!("\r  cast {total}/{total} ballots{:20}", "");
+    }
+    Ok(latencies)
+}
+
+fn counted(
+    finished: Result<anyhow::Result<(pb::Receipt, f64)>, tokio::task::JoinError>,
+) -> anyhow::Result<f64> {
+    let (receipt, ms) = finished??;
+    expect_applied(receipt)?;
+    Ok(ms)
+}
+
+fn spawn_progress(done: Arc<AtomicUsize>, total: usize) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let n = done.load(Ordering::Relaxed);
+            let width = 30;
+            let filled = width * n / total.max(1);
+            eprint!(
+                "\r  [{}{}] {n}/{total} ballots final, {:.0}/s ",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                n as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    })
+}
+
+/// Waits until every validator reports the tally at the same ledger position, then checks
+/// that the tallies and chain heads are identical.
+pub async fn same_tally_everywhere(
+    gateways: &[GatewayClient],
+    election_id: &str,
+) -> anyhow::Result<pb::Tally> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut tallies = Vec::new();
+        for gateway in gateways {
+            let request = pb::GetTallyRequest {
+                election_id: election_id.to_string(),
+            };
+            tallies.push(
+                gateway
+                    .elections
+                    .clone()
+                    .get_tally(request)
+                    .await?
+                    .into_inner(),
+            );
+        }
+        let first = &tallies[0];
+        if tallies.iter().all(|t| t.as_of_index == first.as_of_index) {
+            for (i, t) in tallies.iter().enumerate() {
+                ensure!(
+                    t.r#final,
+                    "validator {i}: the tally is not final ({})",
+                    t.status
+                );
+                ensure!(
+                    t.json == first.json,
+                    "validator {i} holds another tally:\n{}\nvs\n{}",
+                    t.json,
+                    first.json
+                );
+                ensure!(
+                    t.chain_head == first.chain_head,
+                    "validator {i} holds another chain head at index {}",
+                    t.as_of_index
+                );
+            }
+            return Ok(tallies.swap_remove(0));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "validators did not reach the same ledger position within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
