@@ -13,12 +13,14 @@ setup:
 build: setup
 	$(CARGO) build --release --locked -p votegraph-node
 
+DEMO_VOTERS ?= 100000
+
+# A local 4-validator cluster runs a whole election: the bundled ElectionGuard sample manifest,
+# a generated roll, every voter's signed ballot through the gateways, the tally on every node.
 demo: build
 	@mkdir -p $(DEMO_DIR)
-	$(BIN) consensus generate --members 7 --events 20000 --seed 42 --weights 1,1,2,1,3,1,1 --transactions-per-event 4 --out $(DEMO_DIR)/gossip.json
-	$(BIN) consensus replay $(DEMO_DIR)/gossip.json --summary
-	rm -rf $(DEMO_DIR)/cluster
-	$(BIN) bench --validators 4 --rate 1000 --duration 10 --warmup 2 --out $(DEMO_DIR)/cluster
+	rm -rf $(DEMO_DIR)/election
+	$(BIN) demo --validators 4 --voters $(DEMO_VOTERS) --out $(DEMO_DIR)/election
 
 test: setup
 	$(CARGO) test --release --locked --workspace

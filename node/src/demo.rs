@@ -39,6 +39,21 @@ pub struct DemoReport {
     pub as_of_index: u64,
 }
 
+/// Environment overrides lifting the per-connection rate limit that protects a public
+/// gateway: every voter casts from this one machine over a few connections.
+pub fn unlimited_gateways() -> Vec<(String, String)> {
+    vec![
+        (
+            "VOTEGRAPH_GATEWAY_CONNECTION_RATE_PER_S".into(),
+            "1000000".into(),
+        ),
+        (
+            "VOTEGRAPH_GATEWAY_CONNECTION_BURST".into(),
+            "1000000".into(),
+        ),
+    ]
+}
+
 /// Runs the election on the gateways `addresses`, with administrator keys `admins` (enough
 /// of them for the threshold).
 pub async fn run(
@@ -80,19 +95,7 @@ pub async fn run(
             )
             .await?,
     )?;
-    let election = first
-        .elections
-        .clone()
-        .get_election(pb::GetElectionRequest {
-            election_id: id.clone(),
-        })
-        .await?
-        .into_inner();
-    ensure!(
-        election.status == "open",
-        "election is {} after opening",
-        election.status
-    );
+    let election = wait_for_status(gateways, &id, "open").await?;
     ensure!(
         election.roll_voters == spec.voters,
         "roll has {} voters, expected {}",
@@ -355,6 +358,43 @@ fn spawn_progress(done: Arc<AtomicUsize>, total: usize) -> tokio::task::JoinHand
             );
         }
     })
+}
+
+/// Waits until every validator has committed the transaction that gave election `id`
+/// `status` (a receipt comes from one validator; the others follow within moments).
+pub async fn wait_for_status(
+    gateways: &[GatewayClient],
+    id: &str,
+    status: &str,
+) -> anyhow::Result<pb::Election> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for gateway in gateways {
+        loop {
+            let request = pb::GetElectionRequest {
+                election_id: id.to_string(),
+            };
+            match gateway.elections.clone().get_election(request).await {
+                Ok(e) if e.get_ref().status == status => break,
+                Ok(_) => {}
+                Err(s) if s.code() == tonic::Code::NotFound => {}
+                Err(s) => return Err(s.into()),
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "election {id} is not {status} on every validator within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let request = pb::GetElectionRequest {
+        election_id: id.to_string(),
+    };
+    Ok(gateways[0]
+        .elections
+        .clone()
+        .get_election(request)
+        .await?
+        .into_inner())
 }
 
 /// Waits until every validator reports the tally at the same ledger position, then checks

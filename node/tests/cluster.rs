@@ -13,29 +13,25 @@ use votegraph_proto::tx::v1 as pb;
 
 const HANG_GUARD: Duration = Duration::from_secs(180);
 
+fn spec() -> ClusterSpec {
+    ClusterSpec {
+        validators: 4,
+        wan: "lan".into(),
+        fsync: true,
+    }
+}
+
 fn cluster(dir: &Path) -> Cluster {
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    Cluster::create(
-        exe,
-        &dir.join("net"),
-        &ClusterSpec {
-            validators: 4,
-            wan: "lan".into(),
-            fsync: true,
-        },
-    )
-    .unwrap()
+    Cluster::create(exe, &dir.join("net"), &spec()).unwrap()
 }
 
 /// A 4-validator cluster with every validator started and answering.
 async fn running_cluster(dir: &Path) -> Cluster {
-    let mut cluster = cluster(dir);
-    cluster.start_all().unwrap();
-    cluster
-        .wait_all_ready(Duration::from_secs(60))
+    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
+    Cluster::launch(exe, &dir.join("net"), &spec(), Vec::new())
         .await
-        .unwrap();
-    cluster
+        .unwrap()
 }
 
 fn envelopes(chain: &ChainId, voter: u8, count: u64) -> Vec<Envelope> {

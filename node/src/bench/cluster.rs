@@ -178,6 +178,24 @@ impl Cluster {
         Ok(tx.chain_hash.to_vec())
     }
 
+    /// Creates a cluster in `dir`, starts every validator with `env` overrides, and waits
+    /// until all answer.
+    pub async fn launch(
+        exe: &Path,
+        dir: &Path,
+        spec: &ClusterSpec,
+        env: Vec<(String, String)>,
+    ) -> Result<Self, ClusterError> {
+        let mut cluster = Cluster::create(exe, dir, spec)?;
+        cluster.env = env;
+        cluster.start_all()?;
+        if let Err(e) = cluster.wait_all_ready(Duration::from_secs(60)).await {
+            cluster.stop_all();
+            return Err(e);
+        }
+        Ok(cluster)
+    }
+
     /// Waits until validator `index` answers, or fails after `timeout` naming its log.
     pub async fn wait_ready(&self, index: usize, timeout: Duration) -> Result<(), ClusterError> {
         let deadline = Instant::now() + timeout;

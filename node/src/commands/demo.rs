@@ -5,7 +5,6 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::client::GatewayClient;
 use votegraph_node::demo::{self, DemoSpec};
@@ -45,20 +44,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         wan: "lan".into(),
         fsync: true,
     };
-    let mut cluster = Cluster::create(&exe, &out, &spec)?;
-    // Every voter casts through the gateways from this one machine: lift the per-key and
-    // per-connection limits that protect a public gateway.
-    cluster.env.push((
-        "VOTEGRAPH_GATEWAY_CONNECTION_RATE_PER_S".into(),
-        "1000000".into(),
-    ));
-    cluster.env.push((
-        "VOTEGRAPH_GATEWAY_CONNECTION_BURST".into(),
-        "1000000".into(),
-    ));
-    cluster.start_all()?;
+    let mut cluster = Cluster::launch(&exe, &out, &spec, demo::unlimited_gateways()).await?;
     let result = async {
-        cluster.wait_all_ready(Duration::from_secs(60)).await?;
         eprintln!("{} validators up in {}", args.validators, out.display());
         let gateways = cluster
             .addresses
