@@ -24,6 +24,7 @@ pub const WATCH_IDS_MAX: usize = 10_000;
 /// Finalized batches buffered per watcher before it counts as too slow.
 const WATCH_BUFFER: usize = 256;
 
+#[derive(Clone)]
 pub struct TransactionService {
     pub shared: Arc<Shared>,
     pub chain: ChainId,

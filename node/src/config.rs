@@ -45,6 +45,14 @@ pub struct GatewaySection {
     pub request_bytes_max: usize,
     /// StreamFinalized streams open at once.
     pub streams_max: usize,
+    /// Address of the TLS listener for clients (e.g. `0.0.0.0:7443`); empty for none. When
+    /// set, the public services (votegraph.v1, transactions, health, reflection) are served
+    /// there with TLS, and `node.listen` keeps gossip, transactions, health and reflection.
+    pub tls_listen: String,
+    /// PEM certificate chain of the TLS listener (relative to the config file).
+    pub tls_cert_file: PathBuf,
+    /// PEM private key of the TLS listener.
+    pub tls_key_file: PathBuf,
 }
 
 impl Default for GatewaySection {
@@ -59,6 +67,9 @@ impl Default for GatewaySection {
             finality_wait_s: 30,
             request_bytes_max: 64 * 1024,
             streams_max: 256,
+            tls_listen: String::new(),
+            tls_cert_file: PathBuf::new(),
+            tls_key_file: PathBuf::new(),
         }
     }
 }
@@ -220,6 +231,10 @@ impl NodeConfig {
         config.node.key_file = base.join(&config.node.key_file);
         config.node.genesis_file = base.join(&config.node.genesis_file);
         config.node.data_dir = base.join(&config.node.data_dir);
+        if !config.gateway.tls_listen.is_empty() {
+            config.gateway.tls_cert_file = base.join(&config.gateway.tls_cert_file);
+            config.gateway.tls_key_file = base.join(&config.gateway.tls_key_file);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -263,6 +278,14 @@ impl NodeConfig {
         )?;
         positive("gateway.request_bytes_max", self.gateway.request_bytes_max)?;
         positive("gateway.streams_max", self.gateway.streams_max)?;
+        let tls_files = [&self.gateway.tls_cert_file, &self.gateway.tls_key_file];
+        if !self.gateway.tls_listen.is_empty() && tls_files.iter().any(|f| f.as_os_str().is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                name: "gateway.tls_listen",
+                detail: "needs gateway.tls_cert_file and gateway.tls_key_file".into(),
+            });
+        }
         for (name, value) in [
             ("gateway.key_rate_per_s", self.gateway.key_rate_per_s),
             ("gateway.key_burst", self.gateway.key_burst),

@@ -18,5 +18,7 @@ pub mod ledger_state;
 pub mod orphans;
 pub mod pool;
 pub mod run;
+pub mod serve;
 pub mod shared;
 pub mod testnet;
+pub mod tls;

@@ -5,15 +5,15 @@
 use crate::client_api::TransactionService;
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver, DriverSettings, COMMANDS_MAX};
-use crate::gateway_api::{BallotsApi, ElectionsApi, Gateway, LedgerApi, ProposalsApi};
+use crate::gateway_api::Gateway;
 use crate::genesis::{Genesis, GenesisError};
 use crate::gossip::client::Gossiper;
 use crate::gossip::context::GossipContext;
 use crate::gossip::index::GossipIndex;
-use crate::gossip::server::GossipService;
 use crate::gossip::verify::Rules;
 use crate::keys::{self, KeyFileError};
 use crate::pool::{Pool, PoolLimits};
+use crate::serve::{serve, Listeners};
 use crate::shared::Shared;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
@@ -22,12 +22,6 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tracing::info;
 use votegraph_gateway::governance::Governance;
-use votegraph_proto::gossip::v1::gossip_server::GossipServer;
-use votegraph_proto::tx::v1::transactions_server::TransactionsServer;
-use votegraph_proto::v1::{
-    ballots_server::BallotsServer, elections_server::ElectionsServer, ledger_server::LedgerServer,
-    proposals_server::ProposalsServer,
-};
 use votegraph_storage::{rebuild_engine, RecoveryError, RocksStore, StoreError};
 
 /// Finality batches buffered for watchers.
@@ -47,6 +41,8 @@ pub enum NodeError {
     Recovery(#[from] RecoveryError),
     #[error("invalid address {address}: {detail}")]
     Address { address: String, detail: String },
+    #[error("TLS certificate or key: {0}")]
+    Tls(String),
     #[error("gRPC server failed: {0}")]
     Serve(String),
     #[error("metrics exporter failed: {0}")]
@@ -172,11 +168,15 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     );
     Arc::new(gossiper).spawn();
     info!(member = me.0, %listen, validators = addresses.len(), "validator serving");
-    let limits = MessageLimits {
+    let limits = crate::serve::MessageLimits {
         gossip_bytes_max: config.gossip.message_bytes_max,
         request_bytes_max: config.gateway.request_bytes_max,
     };
-    serve(listen, context, transactions, gateway, limits).await?;
+    let listeners = Listeners {
+        main: listen,
+        tls: tls_listener(&config.gateway)?,
+    };
+    serve(listeners, context, transactions, gateway, limits).await?;
     drop(driver_tx);
     info!("shutting down");
     // Sync tasks still hold senders; the process exits after the server stops, and every
@@ -185,76 +185,25 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     Ok(())
 }
 
-struct MessageLimits {
-    gossip_bytes_max: usize,
-    request_bytes_max: usize,
-}
-
-async fn serve(
-    listen: SocketAddr,
-    context: Arc<GossipContext>,
-    transactions: TransactionService,
-    gateway: Arc<Gateway>,
-    limits: MessageLimits,
-) -> Result<(), NodeError> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<GossipServer<GossipService>>()
-        .await;
-    health_reporter
-        .set_serving::<TransactionsServer<TransactionService>>()
-        .await;
-    health_reporter
-        .set_serving::<ElectionsServer<ElectionsApi>>()
-        .await;
-    health_reporter
-        .set_serving::<BallotsServer<BallotsApi>>()
-        .await;
-    health_reporter
-        .set_serving::<ProposalsServer<ProposalsApi>>()
-        .await;
-    health_reporter
-        .set_serving::<LedgerServer<LedgerApi>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(votegraph_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| NodeError::Serve(e.to_string()))?;
-    let gossip = GossipServer::new(GossipService { context })
-        .max_decoding_message_size(limits.gossip_bytes_max)
-        .max_encoding_message_size(limits.gossip_bytes_max);
-    let request_max = limits.request_bytes_max;
-    let transactions = TransactionsServer::new(transactions).max_decoding_message_size(request_max);
-    let elections = ElectionsServer::new(ElectionsApi(Arc::clone(&gateway)))
-        .max_decoding_message_size(request_max);
-    let ballots =
-        BallotsServer::new(BallotsApi(Arc::clone(&gateway))).max_decoding_message_size(request_max);
-    let proposals = ProposalsServer::new(ProposalsApi(Arc::clone(&gateway)))
-        .max_decoding_message_size(request_max);
-    let ledger = LedgerServer::new(LedgerApi(gateway)).max_decoding_message_size(request_max);
-    tonic::transport::Server::builder()
-        .tcp_nodelay(true)
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(gossip)
-        .add_service(transactions)
-        .add_service(elections)
-        .add_service(ballots)
-        .add_service(proposals)
-        .add_service(ledger)
-        .serve_with_shutdown(listen, shutdown_signal())
-        .await
-        .map_err(|e| NodeError::Serve(e.to_string()))
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// The client TLS listener, if configured: its address and identity (certificate and key).
+fn tls_listener(
+    gateway: &crate::config::GatewaySection,
+) -> Result<Option<(SocketAddr, tonic::transport::Identity)>, NodeError> {
+    if gateway.tls_listen.is_empty() {
+        return Ok(None);
     }
+    let address = gateway.tls_listen.parse().map_err(|e| NodeError::Address {
+        address: gateway.tls_listen.clone(),
+        detail: format!("{e}"),
+    })?;
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| NodeError::Tls(format!("{}: {e}", path.display())))
+    };
+    let identity = tonic::transport::Identity::from_pem(
+        read(&gateway.tls_cert_file)?,
+        read(&gateway.tls_key_file)?,
+    );
+    Ok(Some((address, identity)))
 }
 
 fn spawn_ticks(driver: mpsc::Sender<Command>, interval_s: u64) {

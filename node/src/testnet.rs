@@ -1,8 +1,9 @@
 //! `votegraph testnet`: a genesis file and one directory per validator (config and key), for a
 //! local cluster or as the starting point of a real deployment.
 
-use crate::config::{NodeConfig, NodeSection, WanSection};
+use crate::config::{GatewaySection, NodeConfig, NodeSection, WanSection};
 use crate::genesis::{ConsensusParams, Genesis, GovernanceParams, ValidatorEntry};
+use crate::tls::TestnetCa;
 use crate::{hex, keys};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,9 @@ pub struct TestnetSpec {
     /// Administrator keys written as `admin-N.key` in `out`, and how many must approve.
     pub admins: usize,
     pub admin_threshold: u32,
+    /// Client TLS listener port of validator 0 (base + i): writes `ca.pem` to `out` and a
+    /// certificate and key per validator. None: no TLS listener.
+    pub tls_base_port: Option<u16>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,8 @@ pub enum TestnetError {
     },
     #[error(transparent)]
     Key(#[from] keys::KeyFileError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsFileError),
 }
 
 /// The directory of validator `index` inside a testnet.
@@ -74,6 +80,14 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
         })
     };
     mkdir(&spec.out)?;
+    let ca = match spec.tls_base_port {
+        Some(_) => {
+            let ca = TestnetCa::new(&spec.chain_id)?;
+            write(&spec.out.join("ca.pem"), &ca.pem())?;
+            Some(ca)
+        }
+        None => None,
+    };
     let mut validators = Vec::new();
     for index in 0..spec.validators {
         let dir = validator_dir(&spec.out, index);
@@ -112,7 +126,18 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
             gossip: Default::default(),
             pool: Default::default(),
             wan: spec.wan.clone(),
-            gateway: Default::default(),
+            gateway: match (&ca, spec.tls_base_port) {
+                (Some(ca), Some(tls_port)) => {
+                    ca.issue(&spec.host, &dir.join("tls.crt"), &dir.join("tls.key"))?;
+                    GatewaySection {
+                        tls_listen: format!("{}:{}", spec.host, tls_port + index as u16),
+                        tls_cert_file: "tls.crt".into(),
+                        tls_key_file: "tls.key".into(),
+                        ..Default::default()
+                    }
+                }
+                _ => GatewaySection::default(),
+            },
         };
         write(&dir.join("node.toml"), &config.to_toml())?;
     }
@@ -155,16 +180,20 @@ mod tests {
             fsync: true,
             admins: 3,
             admin_threshold: 2,
+            tls_base_port: Some(7443),
         };
         let genesis = create(&spec).unwrap();
         assert_eq!(genesis.governance_config().unwrap().admins.len(), 3);
         assert!(out.join("admin-3.key").exists());
+        assert!(out.join("ca.pem").exists());
         assert_eq!(Genesis::load(&out.join("genesis.toml")).unwrap(), genesis);
         assert_eq!(genesis.validators[2].region, "a");
         let config = NodeConfig::load(&validator_dir(&out, 1).join("node.toml")).unwrap();
         let key = keys::read(&config.node.key_file).unwrap();
         assert_eq!(genesis.member_of(&key.verifying_key()).unwrap().0, 1);
         assert_eq!(config.wan.delay_ms("a", "c"), 160);
+        assert_eq!(config.gateway.tls_listen, "127.0.0.1:7444");
+        assert!(config.gateway.tls_key_file.exists());
         assert!(matches!(create(&spec), Err(TestnetError::Exists(_))));
     }
 }

@@ -18,6 +18,7 @@ fn spec() -> ClusterSpec {
         validators: 4,
         wan: "lan".into(),
         fsync: true,
+        tls: false,
     }
 }
 

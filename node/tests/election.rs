@@ -55,6 +55,7 @@ async fn setup(dir: &Path) -> Setup {
         validators: 4,
         wan: "lan".into(),
         fsync: true,
+        tls: false,
     };
     let cluster = Cluster::launch(exe, &dir.join("net"), &spec, demo::unlimited_gateways())
         .await

@@ -24,5 +24,5 @@ pub use mem::MemStore;
 pub use records::{LedgerHead, OrderRecord, TransactionRecord};
 pub use recovery::{rebuild_engine, Recovered, RecoveryError};
 pub use rocks::{Compression, RocksConfig, RocksStore, SCHEMA_VERSION};
-pub use store::Store;
+pub use store::{StateRow, Store};
 pub use verify::{verify_chain, ChainReport};

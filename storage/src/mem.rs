@@ -4,6 +4,7 @@
 use crate::batch::{Batch, Op};
 use crate::error::StoreError;
 use crate::records::{LedgerHead, OrderRecord, TransactionRecord};
+use crate::store::StateRow;
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -144,7 +145,7 @@ impl Store for MemStore {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<StateRow>, StoreError> {
         let t = self.tables.read().expect("store lock poisoned");
         let from = crate::store::scan_start(prefix, after);
         let rows = t

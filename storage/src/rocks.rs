@@ -6,6 +6,7 @@ use crate::error::{StoreError, Table};
 use crate::records::{
     creator_key, index_key, seal, unseal, LedgerHead, OrderRecord, TransactionRecord,
 };
+use crate::store::StateRow;
 use crate::store::Store;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode,
@@ -533,7 +534,7 @@ impl Store for RocksStore {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<StateRow>, StoreError> {
         let from = crate::store::scan_start(prefix, after);
         self.scan(
             STATE,

@@ -6,6 +6,9 @@ use crate::error::StoreError;
 use crate::records::{LedgerHead, OrderRecord, TransactionRecord};
 use votegraph_consensus::{EventId, MemberId, Round};
 
+/// A state entry: key and value.
+pub type StateRow = (Vec<u8>, Vec<u8>);
+
 /// The ledger store.
 ///
 /// Contracts every implementation keeps:
@@ -53,7 +56,7 @@ pub trait Store: Send + Sync {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Vec<StateRow>, StoreError>;
 
     fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError>;
 }
@@ -67,11 +70,7 @@ pub(crate) fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> Vec<u8> {
 }
 
 /// Drops the row equal to `after` (the scan starts at it) and keeps at most `limit` rows.
-pub(crate) fn skip_after(
-    rows: Vec<(Vec<u8>, Vec<u8>)>,
-    after: Option<&[u8]>,
-    limit: usize,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn skip_after(rows: Vec<StateRow>, after: Option<&[u8]>, limit: usize) -> Vec<StateRow> {
     rows.into_iter()
         .filter(|(k, _)| Some(k.as_slice()) != after)
         .take(limit)

@@ -25,6 +25,8 @@ pub struct ClusterSpec {
     pub validators: usize,
     pub wan: String,
     pub fsync: bool,
+    /// Give every validator a client TLS listener (ports after the gRPC ports).
+    pub tls: bool,
 }
 
 pub struct Cluster {
@@ -51,7 +53,7 @@ impl Cluster {
         } else {
             vec!["a".into()]
         };
-        let base_port = free_ports(spec.validators)?;
+        let base_port = free_ports(spec.validators * if spec.tls { 2 } else { 1 })?;
         let genesis = testnet::create(&TestnetSpec {
             validators: spec.validators,
             out: dir.to_path_buf(),
@@ -64,6 +66,7 @@ impl Cluster {
             fsync: spec.fsync,
             admins: 3,
             admin_threshold: 2,
+            tls_base_port: spec.tls.then(|| base_port + spec.validators as u16),
         })
         .map_err(fail)?;
         Ok(Cluster {

@@ -7,7 +7,7 @@ pub mod roll;
 
 use ed25519_dalek::SigningKey;
 use std::time::Duration;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use votegraph_gateway::governance::action::{Action, AdminAction};
 use votegraph_gateway::{ChainId, Envelope};
 use votegraph_proto::v1 as pb;
@@ -48,13 +48,31 @@ impl From<tonic::Status> for ClientError {
 impl GatewayClient {
     /// A client of the gateway at `address` (e.g. `http://127.0.0.1:7100`); connects lazily.
     pub fn new(address: &str, chain: ChainId) -> Result<Self, ClientError> {
-        let channel = Channel::from_shared(address.to_string())
-            .map_err(|e| ClientError::Address {
-                address: address.to_string(),
-                detail: e.to_string(),
-            })?
-            .connect_timeout(Duration::from_secs(5))
-            .connect_lazy();
+        GatewayClient::with_tls(address, chain, None)
+    }
+
+    /// A client that, for an `https://` address, trusts the PEM certificate authority `ca`.
+    pub fn with_tls(address: &str, chain: ChainId, ca: Option<&[u8]>) -> Result<Self, ClientError> {
+        let invalid = |detail: String| ClientError::Address {
+            address: address.to_string(),
+            detail,
+        };
+        let mut endpoint = Channel::from_shared(address.to_string())
+            .map_err(|e| invalid(e.to_string()))?
+            .connect_timeout(Duration::from_secs(5));
+        if address.starts_with("https://") {
+            let ca = ca.ok_or_else(|| {
+                invalid("an https address needs a CA certificate (--tls-ca)".into())
+            })?;
+            let host = endpoint.uri().host().unwrap_or("localhost").to_string();
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .domain_name(host);
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        let channel = endpoint.connect_lazy();
         Ok(GatewayClient {
             chain,
             elections: ElectionsClient::new(channel.clone()),

@@ -68,6 +68,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             validators: args.validators,
             wan: args.wan.clone(),
             fsync: !args.no_fsync,
+            tls: false,
         },
     )?;
     let count = (args.rate * args.duration) as usize;

@@ -43,6 +43,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         validators: args.validators,
         wan: "lan".into(),
         fsync: true,
+        tls: false,
     };
     let mut cluster = Cluster::launch(&exe, &out, &spec, demo::unlimited_gateways()).await?;
     let result = async {

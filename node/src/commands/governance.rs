@@ -22,6 +22,9 @@ pub struct Connection {
     /// The cluster's genesis file (transactions are signed for its chain id).
     #[arg(long, global = true)]
     genesis: Option<PathBuf>,
+    /// PEM certificate authority to trust for an https:// gateway.
+    #[arg(long, global = true)]
+    tls_ca: Option<PathBuf>,
 }
 
 impl Connection {
@@ -31,7 +34,17 @@ impl Connection {
             // Queries need no chain; a signing command without it is refused in `admins`/`key`.
             None => ChainId([0; 32]),
         };
-        Ok(GatewayClient::new(&self.gateway, chain)?)
+        let ca = match &self.tls_ca {
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        Ok(GatewayClient::with_tls(
+            &self.gateway,
+            chain,
+            ca.as_deref(),
+        )?)
     }
 
     fn signing_client(&self) -> anyhow::Result<GatewayClient> {

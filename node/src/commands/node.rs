@@ -50,6 +50,10 @@ pub struct TestnetArgs {
     /// How many distinct administrators must approve each administrative action.
     #[arg(long, default_value_t = 2)]
     admin_threshold: u32,
+    /// Also serve clients over TLS on this port of validator 0 (base + i), with certificates
+    /// from a new private CA (`ca.pem` in --out; clients pass it as --tls-ca).
+    #[arg(long)]
+    tls_base_port: Option<u16>,
 }
 
 #[derive(Args)]
@@ -89,6 +93,7 @@ pub fn testnet(args: TestnetArgs) -> ExitCode {
             fsync: !args.no_fsync,
             admins: args.admins,
             admin_threshold: args.admin_threshold,
+            tls_base_port: args.tls_base_port,
         };
         let genesis = testnet::create(&spec)?;
         println!(
