@@ -131,7 +131,7 @@ pub fn recorded_outcome(store: &dyn Store, index: u64) -> Result<TxOutcome, Stor
         });
     };
     let record: RejectionRecord = codec::decode(&bytes)
-        .map_err(|e| StoreError::corrupt("state", &key, &format!("rejection record: {e}")))?;
+        .map_err(|e| StoreError::corrupt("state", &key, format!("rejection record: {e}")))?;
     let reason = Reason::from_code(record.code).ok_or_else(|| {
         StoreError::corrupt("state", &key, "rejection record has an unknown reason code")
     })?;

@@ -2,7 +2,7 @@
 //! changes: the one place where storage and gateway types meet.
 
 use votegraph_gateway::governance::overlay::{StateError, StateRead, Writes};
-use votegraph_storage::Store;
+use votegraph_storage::{StateRow, Store};
 
 /// Committed state, read through the store.
 pub struct LedgerState<'a>(pub &'a dyn Store);
@@ -14,10 +14,7 @@ impl StateRead for LedgerState<'_> {
 }
 
 /// Governance writes plus `extra_puts`, as the puts and deletes of a round commit.
-pub fn split_writes(
-    writes: Writes,
-    extra_puts: Vec<(Vec<u8>, Vec<u8>)>,
-) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>) {
+pub fn split_writes(writes: Writes, extra_puts: Vec<StateRow>) -> (Vec<StateRow>, Vec<Vec<u8>>) {
     let mut puts = extra_puts;
     let mut deletes = Vec::new();
     for (key, value) in writes {
