@@ -164,3 +164,19 @@ fn only_members_propose_and_vote_once_before_the_deadline() {
         Reason::InvalidProposal
     );
 }
+
+#[test]
+fn member_weights_must_be_positive_and_bounded() {
+    let mut chain = Chain::new();
+    for weight in [0, votegraph_gateway::governance::election::WEIGHT_MAX + 1] {
+        let amend = AdminAction::AmendCommunity {
+            community_id: "town".to_string(),
+            add: vec![Member {
+                key: key(1),
+                weight,
+            }],
+            remove: Vec::new(),
+        };
+        assert_eq!(reason(&chain.admin(1, amend)), Reason::InvalidRoll);
+    }
+}

@@ -431,6 +431,19 @@ async fn administrator_actions_below_the_threshold_are_not_executed() {
         .await
         .unwrap();
     assert_eq!(election.into_inner().status, "draft");
+    // With more keys than the threshold, approving stops once the action executes; an action
+    // executed before is reported as such (what lets `roll load` resume).
+    let open = AdminAction::OpenElection {
+        election_id: "solo".into(),
+    };
+    let receipt = g.approve(&s.admins, open.clone()).await.unwrap();
+    assert!(
+        receipt.detail.ends_with("executed"),
+        "{}",
+        client::describe(&receipt)
+    );
+    let again = g.approve(&s.admins, open).await.unwrap_err();
+    assert!(client::already_executed(&again), "{again}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

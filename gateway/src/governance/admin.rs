@@ -143,10 +143,18 @@ fn check_amend_community(
             format!("at most {MEMBERS_PER_ACTION_MAX} members per amendment"),
         );
     }
-    if let Some(member) = add.iter().find(|m| m.weight == 0) {
+    if let Some(member) = add
+        .iter()
+        .find(|m| m.weight == 0 || m.weight > election::WEIGHT_MAX)
+    {
         return reject(
             Reason::InvalidRoll,
-            format!("member {} has weight 0", crate::hex::encode(&member.key)),
+            format!(
+                "member {} has weight {}; it must be 1 to {}",
+                crate::hex::encode(&member.key),
+                member.weight,
+                election::WEIGHT_MAX
+            ),
         );
     }
     Ok(())

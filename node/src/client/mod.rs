@@ -9,6 +9,7 @@ use ed25519_dalek::SigningKey;
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use votegraph_gateway::governance::action::{Action, AdminAction};
+use votegraph_gateway::governance::reason::Reason;
 use votegraph_gateway::{ChainId, Envelope};
 use votegraph_proto::v1 as pb;
 use votegraph_proto::v1::{
@@ -128,8 +129,8 @@ impl GatewayClient {
         self.send(action, tx).await
     }
 
-    /// One approval per administrator key, in turn; the last receipt (the one that executed
-    /// the action, once enough administrators approved).
+    /// One approval per administrator key, in turn, until the action executes; the last
+    /// receipt. An administrator who approved before (an interrupted run) is skipped.
     pub async fn approve(
         &self,
         admins: &[SigningKey],
@@ -138,13 +139,33 @@ impl GatewayClient {
         let action = Action::Admin(action);
         let mut last = None;
         for key in admins {
-            last = Some(self.submit(key, &action).await?);
+            match self.submit(key, &action).await {
+                Ok(receipt) => {
+                    // `Applied::describe` ends an executing approval with "executed".
+                    let executed = receipt.applied && receipt.detail.ends_with("executed");
+                    last = Some(receipt);
+                    if executed {
+                        break;
+                    }
+                }
+                Err(ClientError::Refused { code, message })
+                    if code == tonic::Code::AlreadyExists
+                        && message.starts_with(Reason::AlreadyApproved.name()) => {}
+                Err(e) => return Err(e),
+            }
         }
         last.ok_or_else(|| ClientError::Refused {
-            code: tonic::Code::InvalidArgument,
-            message: "no administrator key given".into(),
+            code: tonic::Code::AlreadyExists,
+            message: "every administrator key given has already approved this action".into(),
         })
     }
+}
+
+/// Whether `error` says the action was executed already (by an earlier run).
+pub fn already_executed(error: &ClientError) -> bool {
+    matches!(error, ClientError::Refused { code, message }
+        if *code == tonic::Code::AlreadyExists
+            && message.starts_with(Reason::ActionAlreadyExecuted.name()))
 }
 
 pub fn signed(

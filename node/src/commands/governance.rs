@@ -364,9 +364,12 @@ pub fn roll(command: RollCommand, conn: Connection) -> ExitCode {
                 let admins = admins.load()?;
                 let total = amendments.len();
                 for (i, amendment) in amendments.into_iter().enumerate() {
-                    let receipt = client.approve(&admins, amendment).await?;
-                    if !receipt.applied {
-                        print_receipt(&receipt)?;
+                    match client.approve(&admins, amendment).await {
+                        Ok(receipt) if !receipt.applied => print_receipt(&receipt)?,
+                        Ok(_) => {}
+                        // Loaded by an earlier, interrupted run: go on with the rest.
+                        Err(e) if client::already_executed(&e) => {}
+                        Err(e) => return Err(e.into()),
                     }
                     eprint!("\r  roll amendment {}/{total}", i + 1);
                 }
