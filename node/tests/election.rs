@@ -50,6 +50,10 @@ struct Setup {
 }
 
 async fn setup(dir: &Path) -> Setup {
+    setup_with(dir, demo::unlimited_gateways()).await
+}
+
+async fn setup_with(dir: &Path, env: Vec<(String, String)>) -> Setup {
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
     let spec = ClusterSpec {
         validators: 4,
@@ -57,7 +61,7 @@ async fn setup(dir: &Path) -> Setup {
         fsync: true,
         tls: false,
     };
-    let cluster = Cluster::launch(exe, &dir.join("net"), &spec, demo::unlimited_gateways())
+    let cluster = Cluster::launch(exe, &dir.join("net"), &spec, env)
         .await
         .unwrap();
     let gateways = cluster
@@ -529,5 +533,38 @@ async fn a_proposal_passes_by_the_votes_ordered_before_its_deadline() {
             (p.outcome.as_str(), p.passed_option, p.votes.clone()),
             ("passed", 0, vec![2, 1])
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fast_key_and_an_oversized_request_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = |key: &str, value: &str| (format!("VOTEGRAPH_GATEWAY_{key}"), value.to_string());
+    let limits = vec![
+        env("KEY_RATE_PER_S", "0.001"),
+        env("KEY_BURST", "1"),
+        env("REQUEST_BYTES_MAX", "4096"),
+    ];
+    let s = setup_with(dir.path(), limits).await;
+    let hash = open_election(&s, "e1", SecondBallotPolicy::LastCounts).await;
+    let first = ballot("e1", hash, &[("mayor", "alice")]);
+    assert!(
+        s.gateways[0]
+            .submit(&voter(1), &first)
+            .await
+            .unwrap()
+            .applied
+    );
+    // Administrators are not limited by key; this voter is, at one transaction per 1,000 s.
+    let second = ballot("e1", hash, &[("mayor", "bob")]);
+    refused(&s, &voter(1), &second, Code::ResourceExhausted).await;
+    let mut huge = s.gateways[0].sign(&voter(2), &first).unwrap();
+    huge.payload = vec![1u8; 8192].into();
+    match s.gateways[0].send(&first, huge).await {
+        Err(client::ClientError::Refused { code, .. }) => assert_eq!(code, Code::OutOfRange),
+        other => panic!(
+            "an oversized request was not refused: {:?}",
+            other.map(|r| client::describe(&r))
+        ),
     }
 }

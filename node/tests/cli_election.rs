@@ -1,0 +1,174 @@
+//! The client commands an election operator types, run as the `votegraph` binary against a
+//! real cluster: create from the bundled ElectionGuard manifest, generate and load a roll,
+//! open, cast an ElectionGuard plaintext ballot and a `--choice` ballot, close, publish, and
+//! export the tally.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
+
+const ELECTION: &str = "franklin-county-general-march2020";
+const STYLE: &str = "franklin-county-no-schooldistrict";
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/electionguard-small")
+}
+
+struct Cli {
+    net: PathBuf,
+    gateway: String,
+}
+
+impl Cli {
+    /// Runs `votegraph args.. --gateway G --genesis net/genesis.toml`; (success, stdout+stderr).
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_votegraph"))
+            .args(args)
+            .args(["--gateway", &self.gateway, "--genesis"])
+            .arg(self.net.join("genesis.toml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (success, text) = self.run(args);
+        assert!(success, "votegraph {}: {text}", args.join(" "));
+        text
+    }
+
+    fn admin(&self, args: &[&str]) -> String {
+        let keys = [self.net.join("admin-1.key"), self.net.join("admin-2.key")];
+        let mut all: Vec<&str> = args.to_vec();
+        for key in &keys {
+            all.extend(["--admin-key", key.to_str().unwrap()]);
+        }
+        self.ok(&all)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_runs_an_election_with_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
+    let spec = ClusterSpec {
+        validators: 4,
+        wan: "lan".into(),
+        fsync: true,
+        tls: false,
+    };
+    let cluster = Cluster::launch(exe, &net, &spec, Vec::new()).await.unwrap();
+    let cli = Cli {
+        net: net.clone(),
+        gateway: cluster.addresses[0].clone(),
+    };
+    let manifest = samples().join("manifest.json");
+    let created = cli.admin(&[
+        "election",
+        "create",
+        "--definition",
+        manifest.to_str().unwrap(),
+    ]);
+    assert!(created.contains("executed"), "{created}");
+    let roll = dir.path().join("roll.csv");
+    let keys = dir.path().join("voters.keys");
+    let styles = format!("{STYLE},franklin-county-ozark-schools");
+    cli.ok(&[
+        "roll",
+        "generate",
+        "--count",
+        "40",
+        "--styles",
+        &styles,
+        "--out",
+        roll.to_str().unwrap(),
+        "--keys-out",
+        keys.to_str().unwrap(),
+    ]);
+    let loaded = cli.admin(&[
+        "roll",
+        "load",
+        "--election",
+        ELECTION,
+        "--file",
+        roll.to_str().unwrap(),
+    ]);
+    assert!(loaded.contains("40 voters loaded"), "{loaded}");
+    cli.admin(&["election", "open", "--election", ELECTION]);
+    // Voters 0 and 2 have the style without the school district.
+    let secrets = std::fs::read_to_string(&keys).unwrap();
+    let voter_key = |n: usize| {
+        let path = dir.path().join(format!("voter-{n}.key"));
+        let secret = secrets.lines().nth(n).unwrap().split(',').next().unwrap();
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        path
+    };
+    let (voter0, voter2) = (voter_key(0), voter_key(2));
+    let plaintext = samples().join(
+        "plaintext_ballots/plaintext_ballot_ballot-4b645088-73fc-11ec-b8bd-acde48001122.json",
+    );
+    let cast = cli.ok(&[
+        "ballot",
+        "cast",
+        "--election",
+        ELECTION,
+        "--key",
+        voter0.to_str().unwrap(),
+        "--ballot",
+        plaintext.to_str().unwrap(),
+    ]);
+    assert!(cast.contains("ballot counted"), "{cast}");
+    let choice = [
+        "--style",
+        STYLE,
+        "--choice",
+        "congressional-race-01=john-hancock-selection",
+    ];
+    let mut args = vec![
+        "ballot",
+        "cast",
+        "--election",
+        ELECTION,
+        "--key",
+        voter2.to_str().unwrap(),
+    ];
+    args.extend(choice);
+    cli.ok(&args);
+    // A second ballot from the same voter is refused (first-counts), with the reason.
+    let (success, again) = cli.run(&args);
+    assert!(!success && again.contains("already_voted"), "{again}");
+    cli.admin(&["election", "close", "--election", ELECTION]);
+    cli.admin(&["election", "publish", "--election", ELECTION]);
+    let tally_file = dir.path().join("tally.json");
+    cli.ok(&[
+        "tally",
+        "--election",
+        ELECTION,
+        "--out",
+        tally_file.to_str().unwrap(),
+    ]);
+    let tally: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tally_file).unwrap()).unwrap();
+    let mayor = &tally["contests"]["congressional-race-01"]["selections"];
+    assert_eq!(
+        (
+            mayor["benjamin-franklin-selection"].as_u64(),
+            mayor["john-hancock-selection"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        tally["contests"]["referendum-pineapple"]["selections"]
+            ["referendum-pineapple-affirmative-selection"],
+        1
+    );
+    assert_eq!(tally["status"], "tallied");
+    let listed = cli.ok(&["election", "list"]);
+    assert!(
+        listed.contains(ELECTION) && listed.contains("tallied") && listed.contains("2 ballots"),
+        "{listed}"
+    );
+}
