@@ -1,6 +1,7 @@
 //! Property: the same ordered transactions give byte-identical state on every validator, no
 //! matter how they are grouped into commits. Random sequences mix valid and invalid ballots,
-//! admin approvals, roll changes, second ballots and proposals.
+//! admin approvals, roll additions and removals, scheduled opens and closes, write-ins, second
+//! ballots, community changes and proposals.
 
 mod common;
 
@@ -21,11 +22,20 @@ fn random_transaction(rng: &mut SplitMix64) -> ([u8; 32], Vec<u8>) {
     let voter = key(1 + rng.below(12) as u8);
     let pick =
         |rng: &mut SplitMix64, from: &[&'static str]| from[rng.below(from.len() as u64) as usize];
-    match rng.below(10) {
-        0 => (
-            admin,
-            Action::Admin(AdminAction::CreateElection(spec(election, policy))).encode(),
-        ),
+    match rng.below(11) {
+        0 => {
+            let mut spec = spec(election, policy);
+            if rng.below(2) == 0 {
+                // The chain's clock runs from 1,000 s, one second per transaction.
+                let open = 1_000 + rng.below(150);
+                spec.open_at_ns = Some(open * SECOND_NS);
+                spec.close_at_ns = Some((open + 1 + rng.below(150)) * SECOND_NS);
+            }
+            (
+                admin,
+                Action::Admin(AdminAction::CreateElection(spec)).encode(),
+            )
+        }
         1 => {
             let voters: Vec<(u8, &str, u64)> = (0..3)
                 .map(|_| {
@@ -36,7 +46,11 @@ fn random_transaction(rng: &mut SplitMix64) -> ([u8; 32], Vec<u8>) {
                     )
                 })
                 .collect();
-            (admin, Action::Admin(roll(election, &voters)).encode())
+            let mut amend = roll(election, &voters);
+            if let AdminAction::AmendRoll { remove, .. } = &mut amend {
+                remove.extend((0..rng.below(3)).map(|_| key(1 + rng.below(12) as u8)));
+            }
+            (admin, Action::Admin(amend).encode())
         }
         2 => {
             let id = election.to_string();
@@ -57,7 +71,9 @@ fn random_transaction(rng: &mut SplitMix64) -> ([u8; 32], Vec<u8>) {
             let amend = AdminAction::AmendCommunity {
                 community_id: "town".into(),
                 add,
-                remove: vec![],
+                remove: (0..rng.below(3))
+                    .map(|_| key(1 + rng.below(6) as u8))
+                    .collect(),
             };
             (admin, Action::Admin(amend).encode())
         }
@@ -80,6 +96,22 @@ fn random_transaction(rng: &mut SplitMix64) -> ([u8; 32], Vec<u8>) {
             (voter, Action::VoteProposal(vote).encode())
         }
         6 => (voter, vec![1, rng.below(256) as u8, 3]),
+        7 => {
+            let name = pick(rng, &["Zoe", "Yan", "Xu"]);
+            let b = Ballot {
+                election_id: election.to_string(),
+                manifest_hash: definition(election).manifest_hash(),
+                ballot_style: pick(rng, &["full", "mayor-only"]).to_string(),
+                contests: vec![ContestVote {
+                    contest_id: "mayor".to_string(),
+                    selections: vec![SelectionVote {
+                        selection_id: "mayor-write-in".to_string(),
+                        write_in: Some(name.to_string()),
+                    }],
+                }],
+            };
+            (voter, Action::CastBallot(b).encode())
+        }
         _ => {
             let style = pick(rng, &["full", "mayor-only"]);
             let mut marks = vec![("mayor", pick(rng, &["alice", "bob", "zed"]))];

@@ -363,3 +363,42 @@ fn weights_from_the_roll_are_what_the_tally_adds() {
         (3, 2)
     );
 }
+
+#[test]
+fn a_voter_replacing_ballots_cannot_fill_the_write_in_list() {
+    use votegraph_gateway::governance::tally::WRITE_IN_NAMES_MAX;
+    let mut chain = Chain::new();
+    open_election(&mut chain, "e1", SecondBallotPolicy::LastCounts);
+    let names: Vec<String> = (0..WRITE_IN_NAMES_MAX + 5)
+        .map(|i| format!("name {i}"))
+        .collect();
+    let txs: Vec<_> = names
+        .iter()
+        .map(|name| {
+            (
+                key(1),
+                Action::CastBallot(write_in("e1", "mayor-write-in", name)).encode(),
+            )
+        })
+        .collect();
+    assert!(chain.commit(&txs).iter().all(|o| o.is_ok()));
+    let b = Action::CastBallot(write_in("e1", "mayor-write-in", "Zoe"));
+    assert!(chain.one(key(2), &b).is_ok());
+    let tally = chain.tally("e1");
+    let mayor = &tally.contests[0];
+    let last = names.last().unwrap().clone();
+    // Sorted by name; only the names that count are listed.
+    assert_eq!(mayor.write_ins, vec![("Zoe".to_string(), 1), (last, 1)]);
+    assert_eq!(chain.count("e1", "mayor-write-in"), 2);
+}
+
+#[test]
+fn a_contest_listed_without_a_selection_is_rejected() {
+    let mut chain = Chain::new();
+    open_election(&mut chain, "e1", SecondBallotPolicy::FirstCounts);
+    let mut b = ballot("e1", "full", &[("mayor", "alice")]);
+    if let Action::CastBallot(ballot) = &mut b {
+        ballot.contests[0].selections.clear();
+    }
+    assert_eq!(reason(&chain.one(key(1), &b)), Reason::EmptyBallot);
+}

@@ -180,3 +180,25 @@ fn member_weights_must_be_positive_and_bounded() {
         assert_eq!(reason(&chain.admin(1, amend)), Reason::InvalidRoll);
     }
 }
+
+#[test]
+fn members_added_after_a_proposal_do_not_vote_on_it() {
+    let mut chain = Chain::new();
+    community(&mut chain, 3);
+    let id = propose(
+        &mut chain,
+        Fraction::new(1, 1),
+        PassThreshold::SimpleMajority,
+    );
+    let late = AdminAction::AmendCommunity {
+        community_id: "town".to_string(),
+        add: vec![Member {
+            key: key(9),
+            weight: 5,
+        }],
+        remove: Vec::new(),
+    };
+    assert!(chain.admin(2, late).is_ok());
+    assert_eq!(reason(&vote(&mut chain, 9, id, 0)), Reason::NotMember);
+    assert!(vote(&mut chain, 1, id, 0).is_ok());
+}

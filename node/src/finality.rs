@@ -6,7 +6,7 @@ use std::sync::Arc;
 use votegraph_consensus::{EventId, Round, TimestampNs};
 use votegraph_gateway::governance::codec;
 use votegraph_gateway::governance::reason::{Reason, Rejection};
-use votegraph_gateway::governance::records::{rejected_key, RejectionRecord};
+use votegraph_gateway::governance::records::{approval_outcome_key, rejected_key, RejectionRecord};
 use votegraph_gateway::governance::Applied;
 use votegraph_gateway::TxId;
 use votegraph_storage::{Store, StoreError};
@@ -126,9 +126,14 @@ pub fn lookup(store: &dyn Store, id: &TxId) -> Result<Option<Finalized>, StoreEr
 pub fn recorded_outcome(store: &dyn Store, index: u64) -> Result<TxOutcome, StoreError> {
     let key = rejected_key(index);
     let Some(bytes) = store.state(&key)? else {
-        return Ok(TxOutcome::Applied {
-            detail: "applied".into(),
-        });
+        let key = approval_outcome_key(index);
+        let detail = match store.state(&key)? {
+            Some(bytes) => codec::decode(&bytes).map_err(|e| {
+                StoreError::corrupt("state", &key, format!("approval outcome: {e}"))
+            })?,
+            None => "applied".to_string(),
+        };
+        return Ok(TxOutcome::Applied { detail });
     };
     let record: RejectionRecord = codec::decode(&bytes)
         .map_err(|e| StoreError::corrupt("state", &key, format!("rejection record: {e}")))?;

@@ -1,7 +1,9 @@
-//! The validator's gRPC listeners. `node.listen` serves gossip, the transaction API, health
-//! and reflection; the public governance gateway (`votegraph.v1`) is served there too, unless
-//! a TLS listener is configured, in which case clients reach the gateway (and the transaction
-//! API) only over TLS on `gateway.tls_listen`.
+//! The validator's gRPC listeners. `node.listen` serves gossip, the low-level transaction API
+//! (no governance pre-checks or per-key limits: for operators and the benchmark), health and
+//! reflection; the public governance gateway (`votegraph.v1`) is served there too, unless a TLS
+//! listener is configured, in which case the gateway is served only over TLS on
+//! `gateway.tls_listen` (with the transaction API beside it). With TLS, keep `node.listen` on
+//! the validators' private network.
 
 use crate::client_api::TransactionService;
 use crate::gateway_api::{BallotsApi, ElectionsApi, Gateway, LedgerApi, ProposalsApi};

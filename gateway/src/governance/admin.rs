@@ -6,7 +6,7 @@ use crate::governance::action::{AdminAction, Member};
 use crate::governance::election;
 use crate::governance::overlay::{Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
-use crate::governance::records::{self, Approvals, CommunityRecord};
+use crate::governance::records::{self, Approvals, CommunityRecord, MemberRecord};
 use crate::governance::{Applied, Governance, TxContext};
 
 /// Most members added or removed by one action.
@@ -126,7 +126,7 @@ fn execute(
             community_id,
             add,
             remove,
-        } => amend_community(state, community_id, add, remove)?,
+        } => amend_community(state, tx.index, community_id, add, remove)?,
     }
     Ok(Ok(()))
 }
@@ -162,6 +162,7 @@ fn check_amend_community(
 
 fn amend_community(
     state: &mut Overlay,
+    index: u64,
     community_id: &str,
     add: &[Member],
     remove: &[[u8; 32]],
@@ -173,20 +174,24 @@ fn amend_community(
     });
     for member in remove {
         let member_key = records::member_key(community_id, member);
-        if let Some(weight) = records::read::<u64>(state, &member_key)? {
+        if let Some(old) = records::read::<MemberRecord>(state, &member_key)? {
             community.members -= 1;
-            community.weight -= weight;
+            community.weight -= old.weight;
             state.delete(member_key);
         }
     }
     for member in add {
         let member_key = records::member_key(community_id, &member.key);
-        match records::read::<u64>(state, &member_key)? {
-            Some(old) => community.weight -= old,
+        match records::read::<MemberRecord>(state, &member_key)? {
+            Some(old) => community.weight -= old.weight,
             None => community.members += 1,
         }
         community.weight += member.weight;
-        records::write(state, member_key, &member.weight);
+        let record = MemberRecord {
+            weight: member.weight,
+            since_index: index,
+        };
+        records::write(state, member_key, &record);
     }
     records::write(state, key, &community);
     Ok(())

@@ -81,16 +81,17 @@ pub fn cast(
                 ),
             ));
         }
-        tally.remove(&earlier.ballot, earlier.weight);
+        tally.remove(&earlier.ballot, earlier.weight, &earlier.write_in_labels);
         ballots_accepted = earlier.ballots_accepted + 1;
     }
-    tally.add(ballot, entry.weight);
+    let write_in_labels = tally.add(ballot, entry.weight);
     records::write(state, records::tally_key(id), &tally);
     let stored = BallotRecord {
         tx_id: tx.tx_id,
         index: tx.index,
         weight: entry.weight,
         ballot: ballot.clone(),
+        write_in_labels,
         ballots_accepted,
     };
     records::write(state, ballot_key, &stored);
@@ -130,6 +131,15 @@ pub fn check_selections(definition: &ElectionDefinition, ballot: &Ballot) -> Res
         let contest = definition
             .contest(&vote.contest_id)
             .expect("styles name defined contests");
+        if vote.selections.is_empty() {
+            return reject(
+                Reason::EmptyBallot,
+                format!(
+                    "contest `{}` is listed with no selection; leave it out",
+                    vote.contest_id
+                ),
+            );
+        }
         if vote.selections.len() > contest.votes_allowed as usize {
             return reject(
                 Reason::Overvote,

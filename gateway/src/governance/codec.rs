@@ -16,6 +16,17 @@ pub enum CodecError {
     TrailingBytes(usize),
 }
 
+impl CodecError {
+    /// A description that depends only on this crate (not on the decoder library's wording),
+    /// for rejection records, which are ledger state every validator must write identically.
+    pub fn stable_detail(&self) -> String {
+        match self {
+            CodecError::Malformed(_) => "the payload does not decode as a governance action".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("encoding into a vector cannot fail")
 }

@@ -69,7 +69,6 @@ pub fn create(state: &mut Overlay, tx: &TxContext, spec: &ElectionSpec) {
         created_index: tx.index,
         opened_ns: None,
         closed_ns: None,
-        closed_index: None,
         roll_voters: 0,
         roll_weight: 0,
     };
@@ -96,7 +95,6 @@ pub fn current(
         }
         if status == ElectionStatus::Closed {
             record.closed_ns = record.close_at_ns;
-            record.closed_index = Some(tx.index);
         }
         record.status = status;
         records::write(state, key, &record);
@@ -245,7 +243,6 @@ pub fn transition(
         Transition::Close => {
             record.status = ElectionStatus::Closed;
             record.closed_ns = Some(tx.consensus_ns);
-            record.closed_index = Some(tx.index);
         }
         Transition::Publish => record.status = ElectionStatus::Tallied,
     }

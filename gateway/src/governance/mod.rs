@@ -119,11 +119,16 @@ impl Governance {
         let (kind, outcome) = match Action::decode(payload) {
             Err(e) => (
                 "unknown",
-                Err(Rejection::new(Reason::MalformedPayload, e.to_string())),
+                Err(Rejection::new(Reason::MalformedPayload, e.stable_detail())),
             ),
             Ok(action) => (action.kind(), self.evaluate(state, tx, &action)?),
         };
         match &outcome {
+            Ok(applied @ Applied::Approval { .. }) => {
+                let key = records::approval_outcome_key(tx.index);
+                records::write(state, key, &applied.describe());
+                state.keep();
+            }
             Ok(_) => state.keep(),
             Err(rejection) => {
                 state.discard();

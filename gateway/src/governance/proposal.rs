@@ -5,7 +5,7 @@
 use crate::governance::action::{PassThreshold, ProposalSpec, ProposalVote};
 use crate::governance::overlay::{Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
-use crate::governance::records::{self, CommunityRecord, ProposalRecord};
+use crate::governance::records::{self, CommunityRecord, MemberRecord, ProposalRecord};
 use crate::governance::{Applied, TxContext};
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,8 @@ pub fn create(state: &mut Overlay, tx: &TxContext, spec: &ProposalSpec) -> Outco
             format!("there is no community `{}`", spec.community_id),
         ));
     };
-    if records::read::<u64>(state, &records::member_key(&spec.community_id, &tx.signer))?.is_none()
+    if records::read::<MemberRecord>(state, &records::member_key(&spec.community_id, &tx.signer))?
+        .is_none()
     {
         return Ok(reject(
             Reason::NotMember,
@@ -125,11 +126,15 @@ pub fn vote(state: &mut Overlay, tx: &TxContext, vote: &ProposalVote) -> Outcome
         ));
     }
     let community = &proposal.spec.community_id;
-    let Some(weight) = records::read::<u64>(state, &records::member_key(community, &tx.signer))?
+    let member = records::read::<MemberRecord>(state, &records::member_key(community, &tx.signer))?;
+    let Some(MemberRecord { weight, .. }) =
+        member.filter(|m| m.since_index < proposal.created_index)
     else {
         return Ok(reject(
             Reason::NotMember,
-            format!("the signer is not a member of `{community}`"),
+            format!(
+                "the signer was not a member of `{community}` (at its current weight) when the proposal was created"
+            ),
         ));
     };
     let Some(count) = proposal.votes.get_mut(vote.option as usize) else {

@@ -76,6 +76,12 @@ pub fn proposal_vote_key(proposal_id: &[u8; 32], voter: &[u8; 32]) -> Vec<u8> {
     key(&[b"gov/pvote/", proposal_id, b"/", voter])
 }
 
+/// What the administrator approval at `index` did (approvals so far, executed or not), so that
+/// its receipt reads the same on every validator and at any later time.
+pub fn approval_outcome_key(index: u64) -> Vec<u8> {
+    key(&[b"gov/approval/", &index.to_be_bytes()])
+}
+
 /// The rejection record of the transaction at `index` (big-endian, so scans go in order).
 pub fn rejected_key(index: u64) -> Vec<u8> {
     key(&[REJECTED_PREFIX, &index.to_be_bytes()])
@@ -111,8 +117,6 @@ pub struct ElectionRecord {
     pub created_index: u64,
     pub opened_ns: Option<u64>,
     pub closed_ns: Option<u64>,
-    /// Index of the transaction that closed the election (or first saw it closed by schedule).
-    pub closed_index: Option<u64>,
     pub roll_voters: u64,
     pub roll_weight: u64,
 }
@@ -138,6 +142,8 @@ pub struct BallotRecord {
     pub index: u64,
     pub weight: u64,
     pub ballot: Ballot,
+    /// The tally entry each write-in was counted under (see `Tally::add`).
+    pub write_in_labels: Vec<String>,
     /// How many ballots of this voter were accepted (more than one only under last-counts).
     pub ballots_accepted: u32,
 }
@@ -155,6 +161,15 @@ pub struct Approvals {
 pub struct CommunityRecord {
     pub members: u64,
     pub weight: u64,
+}
+
+/// A community member: weight, and the index of the transaction that set it. A proposal
+/// counts only votes of members whose record predates it, so that its electorate (and the
+/// quorum's denominator) is fixed when it is created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub weight: u64,
+    pub since_index: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

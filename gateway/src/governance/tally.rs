@@ -49,41 +49,62 @@ impl Tally {
         }
     }
 
-    /// Adds a ballot that passed every rule.
-    pub fn add(&mut self, ballot: &Ballot, weight: u64) {
+    /// Adds a ballot that passed every rule; returns the write-in entry each write-in was
+    /// counted under (its name, or [`OTHER_WRITE_INS`] when the list is full), in ballot order,
+    /// which [`Tally::remove`] needs to take the ballot back out.
+    pub fn add(&mut self, ballot: &Ballot, weight: u64) -> Vec<String> {
         self.ballots += 1;
         self.weight += weight;
-        self.apply(ballot, |count| *count += weight);
+        let mut labels = Vec::new();
+        for (contest, selection) in self.marks(ballot) {
+            let tally = &mut self.contests[contest];
+            tally.selections[selection.0].1 += weight;
+            if let Some(name) = selection.1 {
+                let label = tally.write_in_label(name);
+                *tally.write_in_entry(&label) += weight;
+                labels.push(label);
+            }
+        }
+        labels
     }
 
-    /// Takes back a ballot added earlier (a replaced ballot under `last-counts`).
-    pub fn remove(&mut self, ballot: &Ballot, weight: u64) {
+    /// Takes back a ballot added earlier with its write-in `labels` (a replaced ballot under
+    /// `last-counts`). Write-in entries that fall to zero are dropped, so a voter replacing
+    /// ballots cannot fill the list of names.
+    pub fn remove(&mut self, ballot: &Ballot, weight: u64, labels: &[String]) {
         self.ballots -= 1;
         self.weight -= weight;
-        // Names stay listed at zero, so every name keeps mapping to the same entry.
-        self.apply(ballot, |count| *count -= weight);
+        let mut labels = labels.iter();
+        for (contest, selection) in self.marks(ballot) {
+            let tally = &mut self.contests[contest];
+            tally.selections[selection.0].1 -= weight;
+            if selection.1.is_some() {
+                let label = labels.next().expect("one label per write-in");
+                *tally.write_in_entry(label) -= weight;
+                tally.write_ins.retain(|(_, count)| *count > 0);
+            }
+        }
     }
 
-    fn apply(&mut self, ballot: &Ballot, mut change: impl FnMut(&mut u64)) {
+    /// (contest position, (selection position, write-in name)) of every mark of a checked ballot.
+    fn marks<'b>(&self, ballot: &'b Ballot) -> Vec<(usize, (usize, Option<&'b str>))> {
+        let mut marks = Vec::new();
         for vote in &ballot.contests {
             let contest = self
                 .contests
-                .iter_mut()
-                .find(|c| c.contest_id == vote.contest_id)
+                .iter()
+                .position(|c| c.contest_id == vote.contest_id)
                 .expect("a checked ballot names only contests of its election");
             for selection in &vote.selections {
-                let count = contest
+                let position = self.contests[contest]
                     .selections
-                    .iter_mut()
-                    .find(|(id, _)| *id == selection.selection_id)
-                    .map(|(_, count)| count)
+                    .iter()
+                    .position(|(id, _)| *id == selection.selection_id)
                     .expect("a checked ballot names only selections of its contests");
-                change(count);
-                if let Some(name) = &selection.write_in {
-                    change(contest.write_in_count(name));
-                }
+                marks.push((contest, (position, selection.write_in.as_deref())));
             }
         }
+        marks
     }
 
     /// The export auditors and operators read: contest id → selection id → weight.
@@ -118,22 +139,28 @@ impl Tally {
 }
 
 impl ContestTally {
-    fn write_in_count(&mut self, name: &str) -> &mut u64 {
-        let name = match self
+    /// The entry a write-in `name` counts under: its own, unless the list is full.
+    fn write_in_label(&self, name: &str) -> String {
+        let listed = self
             .write_ins
             .binary_search_by(|(n, _)| n.as_str().cmp(name))
-        {
-            Ok(position) => return &mut self.write_ins[position].1,
-            Err(_) if self.write_ins.len() >= WRITE_IN_NAMES_MAX => OTHER_WRITE_INS,
-            Err(_) => name,
-        };
+            .is_ok();
+        if listed || self.write_ins.len() < WRITE_IN_NAMES_MAX {
+            name.to_string()
+        } else {
+            OTHER_WRITE_INS.to_string()
+        }
+    }
+
+    /// The count of entry `label`, created at zero if missing.
+    fn write_in_entry(&mut self, label: &str) -> &mut u64 {
         let position = match self
             .write_ins
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .binary_search_by(|(n, _)| n.as_str().cmp(label))
         {
             Ok(position) => position,
             Err(position) => {
-                self.write_ins.insert(position, (name.to_string(), 0));
+                self.write_ins.insert(position, (label.to_string(), 0));
                 position
             }
         };

@@ -130,7 +130,8 @@ impl GatewayClient {
     }
 
     /// One approval per administrator key, in turn, until the action executes; the last
-    /// receipt. An administrator who approved before (an interrupted run) is skipped.
+    /// receipt, which says whether it executed or waits for more administrators. An
+    /// administrator who approved before (an interrupted run) is skipped.
     pub async fn approve(
         &self,
         admins: &[SigningKey],
@@ -141,10 +142,10 @@ impl GatewayClient {
         for key in admins {
             match self.submit(key, &action).await {
                 Ok(receipt) => {
-                    // `Applied::describe` ends an executing approval with "executed".
-                    let executed = receipt.applied && receipt.detail.ends_with("executed");
+                    // Stop once it executed, or at a rejection (the rest would fail alike).
+                    let done = executed(&receipt) || !receipt.applied;
                     last = Some(receipt);
-                    if executed {
+                    if done {
                         break;
                     }
                 }
@@ -159,6 +160,12 @@ impl GatewayClient {
             message: "every administrator key given has already approved this action".into(),
         })
     }
+}
+
+/// Whether an approval's receipt says the action executed with it (the recorded outcome of an
+/// approval, `Applied::describe`, ends with "executed" then).
+pub fn executed(receipt: &pb::Receipt) -> bool {
+    receipt.applied && receipt.detail.ends_with("executed")
 }
 
 /// Whether `error` says the action was executed already (by an earlier run).

@@ -363,18 +363,25 @@ pub fn roll(command: RollCommand, conn: Connection) -> ExitCode {
                 let client = conn.signing_client()?;
                 let admins = admins.load()?;
                 let total = amendments.len();
+                let mut executed = 0;
                 for (i, amendment) in amendments.into_iter().enumerate() {
                     match client.approve(&admins, amendment).await {
                         Ok(receipt) if !receipt.applied => print_receipt(&receipt)?,
-                        Ok(_) => {}
+                        Ok(receipt) => executed += usize::from(client::executed(&receipt)),
                         // Loaded by an earlier, interrupted run: go on with the rest.
-                        Err(e) if client::already_executed(&e) => {}
+                        Err(e) if client::already_executed(&e) => executed += 1,
                         Err(e) => return Err(e.into()),
                     }
                     eprint!("\r  roll amendment {}/{total}", i + 1);
                 }
                 eprintln!();
-                println!("{} voters loaded into {election}", entries.len());
+                if executed == total {
+                    println!("{} voters loaded into {election}", entries.len());
+                } else {
+                    println!(
+                        "{total} roll amendments approved, {executed} executed; the others wait for more administrators' approvals"
+                    );
+                }
                 Ok(())
             }
         }

@@ -123,6 +123,11 @@ impl Gateway {
             );
             return Err(refused("invalid", Status::invalid_argument(message)));
         }
+        let encoded = envelope.encode();
+        let tx_hash = *blake3::hash(&encoded).as_bytes();
+        self.check_authentic(&envelope, encoded.len())?;
+        // Only a verified signer is charged (or exempted as an administrator): a forger cannot
+        // drain a voter's allowance.
         if !self.governance.config().admins.contains(&envelope.signer) {
             self.key_limits
                 .lock()
@@ -130,39 +135,32 @@ impl Gateway {
                 .take(envelope.signer, Instant::now())
                 .map_err(|e| refused("rate_limited", Status::resource_exhausted(e.to_string())))?;
         }
-        let encoded = envelope.encode();
-        let tx_hash = *blake3::hash(&encoded).as_bytes();
-        self.check(&envelope, &action, encoded.len())?;
+        self.check_rules(&envelope, &action)?;
         let id = envelope.id();
-        let waiter = self.waiters.register(id)?;
-        let admitted =
-            self.shared
-                .pool
-                .lock()
-                .expect("pool lock")
-                .admit(id, encoded, Instant::now());
-        if let Err(e) = admitted {
-            self.waiters.forget(&id);
-            return Err(admit_status(e));
-        }
+        // Registered before admission, so the finality cannot be missed; forgotten when this
+        // call ends in any way (answered, timed out, or dropped by a client that went away).
+        let mut waiter = self.waiters.register(id)?;
+        self.shared
+            .pool
+            .lock()
+            .expect("pool lock")
+            .admit(id, encoded, Instant::now())
+            .map_err(admit_status)?;
         metrics::counter!("votegraph_gateway_submitted_total", "kind" => action.kind())
             .increment(1);
-        match tokio::time::timeout(self.finality_wait, waiter).await {
+        match tokio::time::timeout(self.finality_wait, &mut waiter.receiver).await {
             Ok(Ok(finalized)) => Ok(convert::receipt(&finalized, tx_hash)),
             Ok(Err(_)) => Err(Status::unavailable("the validator is shutting down")),
-            Err(_) => {
-                self.waiters.forget(&id);
-                Err(Status::deadline_exceeded(format!(
-                    "transaction {} was submitted but is not final after {} s; ask GetReceipt later",
-                    id.to_hex(),
-                    self.finality_wait.as_secs()
-                )))
-            }
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "transaction {} was submitted but is not final after {} s; ask GetReceipt later",
+                id.to_hex(),
+                self.finality_wait.as_secs()
+            ))),
         }
     }
 
-    /// Replay, pool room, signature, then the governance rules on current state.
-    fn check(&self, envelope: &Envelope, action: &Action, bytes: usize) -> Result<(), Status> {
+    /// Replay and pool room (cheap), then the signature.
+    fn check_authentic(&self, envelope: &Envelope, bytes: usize) -> Result<(), Status> {
         let id = envelope.id();
         self.shared
             .pool
@@ -186,7 +184,13 @@ impl Gateway {
                     refused("unauthenticated", Status::unauthenticated(e.to_string()))
                 }
                 other => refused("invalid", Status::invalid_argument(other.to_string())),
-            })?;
+            })
+    }
+
+    /// The governance rules on the validator's committed state, as if ordered now.
+    fn check_rules(&self, envelope: &Envelope, action: &Action) -> Result<(), Status> {
+        let id = envelope.id();
+        let store = self.shared.store.as_ref();
         let head = store.head().map_err(internal)?;
         let context = TxContext {
             index: head.next_transaction_index,

@@ -45,8 +45,8 @@ impl Gateway {
     }
 
     pub fn get_election(&self, id: &str) -> Result<pb::Election, Status> {
-        let (record, spec, tally) = self.election_parts(id)?;
         let (now, _) = self.now_consensus_ns()?;
+        let (record, spec, tally) = self.election_parts(id)?;
         Ok(convert::election(&record, &spec, &tally, now))
     }
 
@@ -74,9 +74,10 @@ impl Gateway {
             .collect()
     }
 
+    /// The head is read first, so the tally is at least as new as the position it reports.
     pub fn get_tally(&self, id: &str) -> Result<pb::Tally, Status> {
-        let (record, _, tally) = self.election_parts(id)?;
         let (now, head) = self.now_consensus_ns()?;
+        let (record, _, tally) = self.election_parts(id)?;
         let status = record.status_at(now);
         let mut json = tally.to_json();
         json["election_id"] = id.into();
@@ -98,10 +99,11 @@ impl Gateway {
         let id: [u8; 32] = id
             .try_into()
             .map_err(|_| Status::invalid_argument("a proposal id is 32 bytes"))?;
+        // Head first: the votes read are at least as new as the time the outcome is judged at.
+        let (now, _) = self.now_consensus_ns()?;
         let record: ProposalRecord = self.read(&records::proposal_key(&id))?.ok_or_else(|| {
             Status::not_found(format!("there is no proposal {}", crate::hex::encode(&id)))
         })?;
-        let (now, _) = self.now_consensus_ns()?;
         Ok(convert::proposal(id, &record, now))
     }
 

@@ -11,6 +11,19 @@ use tonic::Status;
 use tracing::info;
 use votegraph_gateway::TxId;
 
+/// One caller's wait; dropping it (answered or not) unregisters the id.
+pub struct Waiter {
+    pub receiver: oneshot::Receiver<Finalized>,
+    id: TxId,
+    waiters: Arc<Waiters>,
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.waiters.forget(&self.id);
+    }
+}
+
 pub struct Waiters {
     pending: Mutex<HashMap<TxId, oneshot::Sender<Finalized>>>,
     max: usize,
@@ -25,7 +38,7 @@ impl Waiters {
     }
 
     /// Registers interest in `id` (before submitting it, so its finality cannot be missed).
-    pub fn register(&self, id: TxId) -> Result<oneshot::Receiver<Finalized>, Status> {
+    pub fn register(self: &Arc<Self>, id: TxId) -> Result<Waiter, Status> {
         let mut pending = self.pending.lock().expect("waiters lock");
         if pending.len() >= self.max {
             return Err(Status::resource_exhausted(format!(
@@ -39,9 +52,13 @@ impl Waiters {
                 id.to_hex()
             )));
         }
-        let (tx, rx) = oneshot::channel();
+        let (tx, receiver) = oneshot::channel();
         pending.insert(id, tx);
-        Ok(rx)
+        Ok(Waiter {
+            receiver,
+            id,
+            waiters: Arc::clone(self),
+        })
     }
 
     pub fn forget(&self, id: &TxId) {
