@@ -21,6 +21,8 @@ pub enum RecoveryError {
         stored: String,
         replayed: String,
     },
+    #[error("the stored transaction at index {index} disagrees with the replayed order: {detail}")]
+    TransactionMismatch { index: u64, detail: String },
     #[error("bad engine configuration: {0}")]
     Config(#[from] votegraph_consensus::config::ConfigError),
 }
@@ -117,7 +119,7 @@ fn check_against_store(
             && s.transaction_count as usize == o.event.transactions().len()
     });
     if matches {
-        return Ok(());
+        return check_transactions_against_event(store, o);
     }
     Err(RecoveryError::OrderMismatch {
         index: o.order,
@@ -129,6 +131,42 @@ fn check_against_store(
             o.consensus_timestamp_ns
         ),
     })
+}
+
+/// The stored transaction records of an ordered event carry exactly its transactions, with the
+/// consensus timestamps the replay gives them.
+fn check_transactions_against_event(
+    store: &dyn Store,
+    o: &votegraph_consensus::OrderedEvent,
+) -> Result<(), RecoveryError> {
+    let transactions = o.event.transactions();
+    let stored = store.transactions(o.first_transaction_index, transactions.len())?;
+    for (position, payload) in transactions.iter().enumerate() {
+        let index = o.first_transaction_index + position as u64;
+        let mismatch = |detail: &str| RecoveryError::TransactionMismatch {
+            index,
+            detail: detail.to_string(),
+        };
+        let Some((stored_index, record)) = stored.get(position) else {
+            return Err(mismatch("the record is missing"));
+        };
+        if *stored_index != index {
+            return Err(mismatch("the record is missing"));
+        }
+        if record.payload != *payload {
+            return Err(mismatch(&format!(
+                "its payload is not transaction {position} of event {}",
+                o.event.id()
+            )));
+        }
+        if record.event_id != o.event.id() || record.position as usize != position {
+            return Err(mismatch("it names another event or position"));
+        }
+        if record.consensus_timestamp_ns != o.transaction_timestamps_ns[position] {
+            return Err(mismatch("its consensus timestamp differs from the replayed one"));
+        }
+    }
+    Ok(())
 }
 
 fn describe(record: Option<&OrderRecord>) -> String {

@@ -114,6 +114,44 @@ fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_differe
     }
 }
 
+/// A transaction record whose payload was rewritten (and resealed) no longer matches its
+/// event: the replay names its index.
+#[test]
+fn a_stored_transaction_that_differs_from_its_event_is_refused_at_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let config = RocksConfig {
+        fsync: false,
+        ..RocksConfig::default()
+    };
+    {
+        let store = RocksStore::open(&path, &config).unwrap();
+        run_validator(&store, 400);
+    }
+    {
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+        let cf = db.cf_handle("transactions").unwrap();
+        let key = 30u64.to_be_bytes();
+        let mut value = db.get_cf(cf, key).unwrap().unwrap();
+        value.truncate(value.len() - 8);
+        // event id (32), position (4), timestamp (8), then the payload.
+        value[32 + 4 + 8 + 5] ^= 0x01;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"transactions");
+        hasher.update(&(key.len() as u32).to_le_bytes());
+        hasher.update(&key);
+        hasher.update(&value);
+        value.extend_from_slice(&hasher.finalize().as_bytes()[..8]);
+        db.put_cf(cf, key, &value[..]).unwrap();
+    }
+    let store = RocksStore::open(&path, &config).unwrap();
+    match rebuild_engine(&store, EngineConfig::default(), member_set(4), None) {
+        Err(RecoveryError::TransactionMismatch { index, .. }) => assert_eq!(index, 30),
+        other => panic!("expected a transaction mismatch at 30, got {:?}", other.err()),
+    }
+}
+
 /// A round decided just before a crash, whose batch was never written, comes back from the
 /// replay as pending, ready to be committed where the ledger stopped.
 #[test]
