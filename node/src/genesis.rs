@@ -106,8 +106,14 @@ impl Genesis {
             path: path.display().to_string(),
             source,
         })?;
-        let genesis: Genesis = toml::from_str(&text).map_err(|e| GenesisError::Parse {
-            path: path.display().to_string(),
+        Genesis::parse(&text, &path.display().to_string())
+    }
+
+    /// A genesis from its TOML text, checked; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, GenesisError> {
+        let path = origin;
+        let genesis: Genesis = toml::from_str(text).map_err(|e| GenesisError::Parse {
+            path: path.to_string(),
             detail: e.to_string(),
         })?;
         genesis.member_set()?;
@@ -115,7 +121,7 @@ impl Genesis {
         genesis.engine_config().validate()?;
         if genesis.consensus.transactions_per_event_max == 0 {
             return Err(GenesisError::Parse {
-                path: path.display().to_string(),
+                path: path.to_string(),
                 detail: "consensus.transactions_per_event_max must be positive".into(),
             });
         }

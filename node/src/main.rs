@@ -21,6 +21,9 @@ enum Command {
     /// Consensus engine tools: replay and generate DAG fixtures.
     #[command(subcommand)]
     Consensus(commands::consensus::ConsensusCommand),
+    /// Independent audit: export a ledger to one file; verify a file with no node or network.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Ledger backups: create (while a validator runs), restore, verify.
     #[command(subcommand)]
     Backup(commands::backup::BackupCommand),
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Consensus(command) => commands::consensus::run(command),
+        Command::Audit(command) => commands::audit::run(command),
         Command::Backup(command) => commands::backup::run(command),
         Command::Keygen(args) => commands::node::keygen(args),
         Command::Testnet(args) => commands::node::testnet(args),

@@ -41,6 +41,8 @@ pub enum NodeError {
     Recovery(#[from] RecoveryError),
     #[error("invalid address {address}: {detail}")]
     Address { address: String, detail: String },
+    #[error("the ledger was written under another genesis file; use its own genesis or a new data directory")]
+    WrongGenesis,
     #[error("TLS certificate or key: {0}")]
     Tls(String),
     #[error("gRPC server failed: {0}")]
@@ -60,6 +62,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         start_metrics(&config.node.metrics_listen)?;
     }
     let store = Arc::new(RocksStore::open(&config.node.data_dir, &config.rocks())?);
+    keep_genesis_in_ledger(store.as_ref(), &genesis)?;
     let engine_config = genesis.engine_config();
     let members = genesis.member_set()?;
     info!(member = me.0, data = %config.node.data_dir.display(), "rebuilding consensus from the ledger");
@@ -183,6 +186,23 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     // write the driver acknowledged is already durable.
     drop(driver_thread);
     Ok(())
+}
+
+/// The ledger holds the genesis it was written under (so that an audit export is
+/// self-contained); a ledger of another genesis is refused rather than extended.
+fn keep_genesis_in_ledger(store: &RocksStore, genesis: &Genesis) -> Result<(), NodeError> {
+    use votegraph_storage::Store;
+    let text = genesis.to_toml();
+    let key = crate::audit::export::GENESIS_STATE_KEY;
+    match store.state(key)? {
+        Some(stored) if stored == text.as_bytes() => Ok(()),
+        Some(_) => Err(NodeError::WrongGenesis),
+        None => {
+            let mut batch = votegraph_storage::Batch::new();
+            batch.put_state(key.to_vec(), text.into_bytes());
+            Ok(store.write(batch)?)
+        }
+    }
 }
 
 /// The client TLS listener, if configured: its address and identity (certificate and key).

@@ -127,7 +127,7 @@ impl<'a> Reader<'a> {
 }
 
 impl LedgerHead {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(&self.next_order_index.to_le_bytes());
         out.extend_from_slice(&self.next_transaction_index.to_le_bytes());
@@ -138,7 +138,7 @@ impl LedgerHead {
         out
     }
 
-    pub(crate) fn decode(table: Table, key: &[u8], bytes: &[u8]) -> Result<Self, StoreError> {
+    pub fn decode(table: Table, key: &[u8], bytes: &[u8]) -> Result<Self, StoreError> {
         let mut r = Reader { bytes, table, key };
         let head = LedgerHead {
             next_order_index: r.u64()?,
@@ -165,13 +165,13 @@ impl OrderRecord {
         out
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = self.unhashed_encoding();
         out.extend_from_slice(&self.chain_hash);
         out
     }
 
-    pub(crate) fn decode(table: Table, key: &[u8], bytes: &[u8]) -> Result<Self, StoreError> {
+    pub fn decode(table: Table, key: &[u8], bytes: &[u8]) -> Result<Self, StoreError> {
         let mut r = Reader { bytes, table, key };
         let record = OrderRecord {
             event_id: EventId(r.hash()?),
@@ -202,13 +202,13 @@ impl TransactionRecord {
         next_chain_hash(previous, unhashed)
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = self.chain_hash.to_vec();
         out.extend_from_slice(&self.unhashed_encoding());
         out
     }
 
-    pub(crate) fn decode(table: Table, key: &[u8], bytes: &[u8]) -> Result<Self, StoreError> {
+    pub fn decode(table: Table, key: &[u8], bytes: &[u8]) -> Result<Self, StoreError> {
         let mut r = Reader { bytes, table, key };
         let chain_hash = r.hash()?;
         let event_id = EventId(r.hash()?);

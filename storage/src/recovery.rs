@@ -163,7 +163,9 @@ fn check_transactions_against_event(
             return Err(mismatch("it names another event or position"));
         }
         if record.consensus_timestamp_ns != o.transaction_timestamps_ns[position] {
-            return Err(mismatch("its consensus timestamp differs from the replayed one"));
+            return Err(mismatch(
+                "its consensus timestamp differs from the replayed one",
+            ));
         }
     }
     Ok(())

@@ -148,7 +148,10 @@ fn a_stored_transaction_that_differs_from_its_event_is_refused_at_its_index() {
     let store = RocksStore::open(&path, &config).unwrap();
     match rebuild_engine(&store, EngineConfig::default(), member_set(4), None) {
         Err(RecoveryError::TransactionMismatch { index, .. }) => assert_eq!(index, 30),
-        other => panic!("expected a transaction mismatch at 30, got {:?}", other.err()),
+        other => panic!(
+            "expected a transaction mismatch at 30, got {:?}",
+            other.err()
+        ),
     }
 }
 
