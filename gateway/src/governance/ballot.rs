@@ -7,6 +7,7 @@ use crate::governance::election;
 use crate::governance::overlay::{Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
 use crate::governance::records::{self, BallotRecord, ElectionStatus};
+use crate::governance::spec_cache::SpecCache;
 use crate::governance::tally::Tally;
 use crate::governance::{Applied, TxContext};
 use std::collections::HashSet;
@@ -15,6 +16,7 @@ use std::collections::HashSet;
 pub const WRITE_IN_BYTES_MAX: usize = 128;
 
 pub fn cast(
+    specs: &SpecCache,
     state: &mut Overlay,
     tx: &TxContext,
     ballot: &Ballot,
@@ -63,7 +65,7 @@ pub fn cast(
             ),
         ));
     }
-    let spec = records::read_spec(state, id)?.expect("an election has a spec");
+    let spec = specs.get(state, id)?.expect("an election has a spec");
     if let Err(rejection) = check_selections(&spec.definition, ballot) {
         return Ok(Err(rejection));
     }

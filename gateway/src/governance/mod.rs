@@ -20,6 +20,7 @@ pub mod overlay;
 pub mod proposal;
 pub mod reason;
 pub mod records;
+mod spec_cache;
 pub mod tally;
 
 use action::Action;
@@ -91,6 +92,7 @@ impl Applied {
 
 pub struct Governance {
     config: GovernanceConfig,
+    specs: spec_cache::SpecCache,
 }
 
 impl Governance {
@@ -101,7 +103,10 @@ impl Governance {
                     || config.admin_threshold as usize <= config.admins.len()),
             "genesis checks the admin threshold"
         );
-        Governance { config }
+        Governance {
+            config,
+            specs: spec_cache::SpecCache::default(),
+        }
     }
 
     pub fn config(&self) -> &GovernanceConfig {
@@ -166,7 +171,7 @@ impl Governance {
     ) -> Result<Result<Applied, Rejection>, StateError> {
         match action {
             Action::Admin(admin) => self.approve(state, tx, admin),
-            Action::CastBallot(ballot) => ballot::cast(state, tx, ballot),
+            Action::CastBallot(ballot) => ballot::cast(&self.specs, state, tx, ballot),
             Action::CreateProposal(spec) => proposal::create(state, tx, spec),
             Action::VoteProposal(vote) => proposal::vote(state, tx, vote),
         }

@@ -42,11 +42,13 @@ struct Sections {
 }
 
 pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, AuditError> {
+    let started = std::time::Instant::now();
     let say = |line: &str| {
         if options.progress {
-            eprintln!("{line}");
+            eprintln!("[{:6.2} s] {line}", started.elapsed().as_secs_f64());
         }
     };
+    say("reading the export ...");
     let sections = read_sections(input)?;
     let totals = sections
         .totals
@@ -68,17 +70,26 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
         totals.transactions
     ));
     let chain = verify_chain(&store).map_err(|e| AuditError::new("ledger", e.to_string()))?;
-    say("re-running consensus from the events ...");
-    let replay = rebuild_engine(&store, config.clone(), members.clone(), None)
-        .map_err(|e| AuditError::new("consensus replay", e.to_string()))?;
     say(&format!(
-        "checking {} transaction signatures ...",
+        "re-running consensus and governance, checking {} transaction signatures ...",
         totals.transactions
     ));
-    verify_envelopes(&sections.transactions, &genesis)?;
-    say("re-applying governance ...");
-    let (state, outcomes) = replay_governance(&sections.transactions, &genesis)?;
+    // Signature checks (parallel) overlap the two replays (sequential); the first failure in
+    // the order consensus, signatures, governance is the one reported.
+    let (signatures, replays) = rayon::join(
+        || verify_envelopes(&sections.transactions, &genesis),
+        || {
+            let replay = rebuild_engine(&store, config.clone(), members.clone(), None)
+                .map_err(|e| AuditError::new("consensus replay", e.to_string()));
+            (replay, replay_governance(&sections.transactions, &genesis))
+        },
+    );
+    let (replay, governance) = replays;
+    let replay = replay?;
+    signatures?;
+    let (state, outcomes) = governance?;
     compare_state(&state, &sections.state)?;
+    say("checking equivocation evidence ...");
     let equivocations = verify_evidence(&sections.evidence, &members, &config.event_limits)?;
     let now = sections
         .transactions
@@ -339,7 +350,8 @@ fn replay_governance(
     for chunk in transactions.chunks(GOVERNANCE_CHUNK) {
         let mut overlay = Overlay::new(&state);
         for (index, record) in chunk {
-            let envelope = Envelope::decode(&record.payload).expect("checked before");
+            let envelope = Envelope::decode(&record.payload)
+                .map_err(|e| AuditError::new(format!("transaction {index}"), e.to_string()))?;
             let id = envelope.id();
             let context = TxContext {
                 index: *index,
