@@ -10,6 +10,7 @@ mod batch;
 mod commit;
 mod error;
 mod mem;
+pub mod merkle;
 mod records;
 mod recovery;
 mod rocks;

@@ -16,6 +16,9 @@ pub struct AuditReport {
     pub transactions: u64,
     #[serde(serialize_with = "hex32")]
     pub chain_head: [u8; 32],
+    /// RFC 6962 Merkle root (blake3) over the transaction order.
+    #[serde(serialize_with = "hex32")]
+    pub merkle_root: [u8; 32],
     /// Transactions by outcome: "applied" or the rejection reason.
     pub outcomes: Outcomes,
     pub state_entries: u64,
@@ -83,6 +86,10 @@ impl AuditReport {
         line(format!(
             "chain head       {}",
             crate::hex::encode(&self.chain_head)
+        ));
+        line(format!(
+            "merkle root      {} (RFC 6962, blake3, over the transaction order)",
+            crate::hex::encode(&self.merkle_root)
         ));
         for (outcome, count) in &self.outcomes {
             line(format!("  {outcome:<28} {count}"));

@@ -16,7 +16,7 @@ use votegraph_gateway::governance::records::{self, ElectionRecord, ProposalRecor
 use votegraph_gateway::governance::{codec, proposal, Governance, TxContext};
 use votegraph_gateway::{Envelope, TxId};
 use votegraph_storage::{
-    rebuild_engine, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
+    merkle, rebuild_engine, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
     TransactionRecord,
 };
 
@@ -105,6 +105,7 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
         events_ordered: replay.events_checked,
         transactions: chain.transactions,
         chain_head: chain.chain_head,
+        merkle_root: transaction_merkle_root(&sections.transactions),
         outcomes,
         state_entries: state.len() as u64,
         elections: elections(&state, now)?,
@@ -327,6 +328,16 @@ fn verify_envelopes(
             .verify(&chain, payload_max)
             .map_err(|e| AuditError::new(format!("transaction {index}"), e.to_string()))
     })
+}
+
+/// The RFC 6962 Merkle root (blake3) over the transaction order; a leaf is a transaction
+/// record without its running hash (event, position, consensus timestamp, envelope).
+pub fn transaction_merkle_root(transactions: &[(u64, TransactionRecord)]) -> [u8; 32] {
+    let leaves: Vec<_> = transactions
+        .par_iter()
+        .map(|(_, record)| merkle::leaf_hash(&record.unhashed_encoding()))
+        .collect();
+    merkle::root(&leaves)
 }
 
 /// Governance state: key to value.
