@@ -55,6 +55,17 @@ fn run_validator(store: &dyn Store, events: usize) -> Engine {
     engine
 }
 
+/// Appends the checksum a store seals `value` with under `table` and `key` (as a forger with
+/// write access to the files would).
+fn reseal(table: &str, key: &[u8], value: &mut Vec<u8>) {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(table.as_bytes());
+    hasher.update(&(key.len() as u32).to_le_bytes());
+    hasher.update(key);
+    hasher.update(value);
+    value.extend_from_slice(&hasher.finalize().as_bytes()[..8]);
+}
+
 #[test]
 fn rebuilding_from_stored_events_reproduces_the_stored_order() {
     let store = MemStore::new();
@@ -97,14 +108,8 @@ fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_differe
         b[..32].copy_from_slice(&id_a);
         for (index, value) in [(40u64, &mut a), (41u64, &mut b)] {
             value.truncate(value.len() - 8);
-            let key = index.to_be_bytes();
-            let mut hasher = blake3::Hasher::new();
-            hasher.update(b"order");
-            hasher.update(&(key.len() as u32).to_le_bytes());
-            hasher.update(&key);
-            hasher.update(value);
-            value.extend_from_slice(&hasher.finalize().as_bytes()[..8]);
-            db.put_cf(cf, key, &value[..]).unwrap();
+            reseal("order", &index.to_be_bytes(), value);
+            db.put_cf(cf, index.to_be_bytes(), &value[..]).unwrap();
         }
     }
     let store = RocksStore::open(&path, &config).unwrap();
@@ -137,12 +142,7 @@ fn a_stored_transaction_that_differs_from_its_event_is_refused_at_its_index() {
         value.truncate(value.len() - 8);
         // event id (32), position (4), timestamp (8), then the payload.
         value[32 + 4 + 8 + 5] ^= 0x01;
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"transactions");
-        hasher.update(&(key.len() as u32).to_le_bytes());
-        hasher.update(&key);
-        hasher.update(&value);
-        value.extend_from_slice(&hasher.finalize().as_bytes()[..8]);
+        reseal("transactions", &key, &mut value);
         db.put_cf(cf, key, &value[..]).unwrap();
     }
     let store = RocksStore::open(&path, &config).unwrap();
