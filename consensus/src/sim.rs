@@ -162,6 +162,18 @@ impl GossipStream {
 
     /// The next event, born in `max(last_decided + 1, parents' birth rounds)`.
     pub fn next_event(&mut self, last_decided: Round) -> VerifiedEvent {
+        let transactions = (0..self.transactions_per_event)
+            .map(|_| vec![0xb0; self.transaction_bytes])
+            .collect();
+        self.next_event_carrying(last_decided, transactions)
+    }
+
+    /// The next event, carrying `transactions`.
+    pub fn next_event_carrying(
+        &mut self,
+        last_decided: Round,
+        transactions: Vec<Vec<u8>>,
+    ) -> VerifiedEvent {
         let (a, b) = next_sync(&mut self.rng, self.keys.len(), &mut self.clock);
         let parent = |e: &Option<VerifiedEvent>| {
             e.as_ref().map(|e| ParentRef {
@@ -176,9 +188,6 @@ impl GossipStream {
             .flatten()
             .map(|p| p.birth_round)
             .fold(last_decided + 1, Round::max);
-        let transactions = (0..self.transactions_per_event)
-            .map(|_| vec![0xb0; self.transaction_bytes])
-            .collect();
         let unsigned = UnsignedEvent {
             creator: MemberId(a as u32),
             creator_seq: self.latest[a].as_ref().map_or(0, |e| e.creator_seq() + 1),
