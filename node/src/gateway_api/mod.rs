@@ -2,8 +2,8 @@
 //! finalized-ledger stream.
 //!
 //! A mutating call is checked in the order that costs least first: connection rate, shape,
-//! action kind, signer rate, replay and pool room, signature, then the governance rules against
-//! the current state (the same rules every validator applies later, run on a scratch overlay).
+//! action kind, replay and pool room, signature, then the signer's rate (only a verified signer
+//! is charged), then the governance rules against the current state (the same rules every validator applies later, run on a scratch overlay).
 //! Only then is it submitted; the call returns its receipt once the transaction is final. The
 //! early rule check is advisory: the order decides, and a transaction that the state changed
 //! under is still rejected on apply, with its reason recorded.
