@@ -86,23 +86,36 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     limits: MessageLimits,
 ) -> Result<(), NodeError> {
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
+    // Each listener's health service reports exactly the services it serves.
+    let mut tls_health = None;
+    let (main_health_reporter, main_health) = tonic_health::server::health_reporter();
+    main_health_reporter
         .set_serving::<GossipServer<GossipService>>()
         .await;
-    health_reporter
+    main_health_reporter
         .set_serving::<TransactionsServer<TransactionService>>()
         .await;
-    health_reporter
+    let gateway_health_reporter = match listeners.tls {
+        None => main_health_reporter,
+        Some(_) => {
+            let (reporter, health) = tonic_health::server::health_reporter();
+            reporter
+                .set_serving::<TransactionsServer<TransactionService>>()
+                .await;
+            tls_health = Some(health);
+            reporter
+        }
+    };
+    gateway_health_reporter
         .set_serving::<ElectionsServer<ElectionsApi>>()
         .await;
-    health_reporter
+    gateway_health_reporter
         .set_serving::<BallotsServer<BallotsApi>>()
         .await;
-    health_reporter
+    gateway_health_reporter
         .set_serving::<ProposalsServer<ProposalsApi>>()
         .await;
-    health_reporter
+    gateway_health_reporter
         .set_serving::<LedgerServer<LedgerApi>>()
         .await;
     let gossip = GossipServer::new(GossipService { context })
@@ -111,7 +124,7 @@ pub async fn serve(
     let public = Public::new(transactions, gateway, limits.request_bytes_max);
     let mut main = Server::builder()
         .tcp_nodelay(true)
-        .add_service(health.clone())
+        .add_service(main_health)
         .add_service(reflection()?)
         .add_service(gossip)
         .add_service(public.transactions.clone());
@@ -126,7 +139,7 @@ pub async fn serve(
         .tls_config(ServerTlsConfig::new().identity(identity))
         .map_err(|e| NodeError::Serve(format!("TLS configuration: {e}")))?
         .tcp_nodelay(true)
-        .add_service(health)
+        .add_service(tls_health.expect("a TLS listener has its health service"))
         .add_service(reflection()?)
         .add_service(public.transactions.clone());
     let tls = public.add_gateway(tls);

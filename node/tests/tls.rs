@@ -77,6 +77,31 @@ async fn the_gateway_is_served_over_tls_with_the_testnet_certificates() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
+    // Each listener's health service reports what it serves.
+    let health = |channel| tonic_health::pb::health_client::HealthClient::new(channel);
+    let check = |service: &str| tonic_health::pb::HealthCheckRequest {
+        service: service.into(),
+    };
+    let main = tonic::transport::Channel::from_shared(cluster.addresses[0].clone())
+        .unwrap()
+        .connect_lazy();
+    let on_main = health(main.clone())
+        .check(check("votegraph.v1.Elections"))
+        .await;
+    assert_eq!(
+        on_main.unwrap_err().code(),
+        Code::NotFound,
+        "the gateway is not served on node.listen"
+    );
+    let gossip = health(main)
+        .check(check("votegraph.gossip.v1.Gossip"))
+        .await
+        .unwrap();
+    assert_eq!(
+        gossip.into_inner().status,
+        1,
+        "gossip is SERVING on node.listen"
+    );
     // A client that does not trust the testnet CA is refused.
     let other_ca = votegraph_node::tls::TestnetCa::new("other").unwrap().pem();
     let untrusting = GatewayClient::with_tls(
