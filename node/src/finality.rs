@@ -6,7 +6,9 @@ use std::sync::Arc;
 use votegraph_consensus::{EventId, Round, TimestampNs};
 use votegraph_gateway::governance::codec;
 use votegraph_gateway::governance::reason::{Reason, Rejection};
-use votegraph_gateway::governance::records::{approval_outcome_key, rejected_key, RejectionRecord};
+use votegraph_gateway::governance::records::{
+    approval_outcome_key, rejected_key, ApprovalRecord, RejectionRecord,
+};
 use votegraph_gateway::governance::Applied;
 use votegraph_gateway::TxId;
 use votegraph_storage::{Store, StoreError};
@@ -41,12 +43,11 @@ pub struct Finalized {
 pub enum TxOutcome {
     Applied {
         detail: String,
+        /// For an administrator approval: what it did.
+        approval: Option<ApprovalRecord>,
     },
     /// Recorded in the ledger under `gov/rejected/<index>`.
-    Rejected {
-        reason: Reason,
-        detail: String,
-    },
+    Rejected { reason: Reason, detail: String },
 }
 
 impl TxOutcome {
@@ -64,7 +65,7 @@ impl TxOutcome {
 
     pub fn detail(&self) -> &str {
         match self {
-            TxOutcome::Applied { detail } | TxOutcome::Rejected { detail, .. } => detail,
+            TxOutcome::Applied { detail, .. } | TxOutcome::Rejected { detail, .. } => detail,
         }
     }
 }
@@ -74,6 +75,7 @@ impl From<Result<Applied, Rejection>> for TxOutcome {
         match outcome {
             Ok(applied) => TxOutcome::Applied {
                 detail: applied.describe(),
+                approval: applied.approval(),
             },
             Err(rejection) => TxOutcome::Rejected {
                 reason: rejection.reason,
@@ -127,13 +129,14 @@ pub fn recorded_outcome(store: &dyn Store, index: u64) -> Result<TxOutcome, Stor
     let key = rejected_key(index);
     let Some(bytes) = store.state(&key)? else {
         let key = approval_outcome_key(index);
-        let detail = match store.state(&key)? {
-            Some(bytes) => codec::decode(&bytes).map_err(|e| {
+        let approval: Option<ApprovalRecord> = match store.state(&key)? {
+            Some(bytes) => Some(codec::decode(&bytes).map_err(|e| {
                 StoreError::corrupt("state", &key, format!("approval outcome: {e}"))
-            })?,
-            None => "applied".to_string(),
+            })?),
+            None => None,
         };
-        return Ok(TxOutcome::Applied { detail });
+        let detail = approval.map_or_else(|| "applied".to_string(), |a| a.describe());
+        return Ok(TxOutcome::Applied { detail, approval });
     };
     let record: RejectionRecord = codec::decode(&bytes)
         .map_err(|e| StoreError::corrupt("state", &key, format!("rejection record: {e}")))?;

@@ -26,7 +26,7 @@ pub mod tally;
 use action::Action;
 use overlay::{Overlay, StateError};
 use reason::{Reason, Rejection};
-use records::RejectionRecord;
+use records::{ApprovalRecord, RejectionRecord};
 
 /// The administrator set from genesis: `admin_threshold` distinct admins must approve each
 /// administrative action.
@@ -64,20 +64,27 @@ pub enum Applied {
 }
 
 impl Applied {
+    /// What an approval did, as recorded in the ledger.
+    pub fn approval(&self) -> Option<ApprovalRecord> {
+        match *self {
+            Applied::Approval {
+                approvals,
+                threshold,
+                executed,
+                ..
+            } => Some(ApprovalRecord {
+                approvals,
+                threshold,
+                executed,
+            }),
+            _ => None,
+        }
+    }
+
     /// One line for receipts and logs.
     pub fn describe(&self) -> String {
         match self {
-            Applied::Approval {
-                approvals,
-                threshold,
-                executed: true,
-                ..
-            } => format!("approved ({approvals} of {threshold}); executed"),
-            Applied::Approval {
-                approvals,
-                threshold,
-                ..
-            } => format!("approved ({approvals} of {threshold}); waiting for more approvals"),
+            Applied::Approval { .. } => self.approval().expect("an approval").describe(),
             Applied::BallotCounted {
                 replaced_earlier: true,
             } => "ballot counted; it replaces this voter's earlier ballot".to_string(),
@@ -131,7 +138,7 @@ impl Governance {
         match &outcome {
             Ok(applied @ Applied::Approval { .. }) => {
                 let key = records::approval_outcome_key(tx.index);
-                records::write(state, key, &applied.describe());
+                records::write(state, key, &applied.approval().expect("an approval"));
                 state.keep();
             }
             Ok(_) => state.keep(),

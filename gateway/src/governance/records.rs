@@ -191,6 +191,26 @@ impl ProposalRecord {
     }
 }
 
+/// What one administrator approval did: approvals counted so far, how many are needed, and
+/// whether this one executed the action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub approvals: u32,
+    pub threshold: u32,
+    pub executed: bool,
+}
+
+impl ApprovalRecord {
+    pub fn describe(&self) -> String {
+        let (approvals, threshold) = (self.approvals, self.threshold);
+        if self.executed {
+            format!("approved ({approvals} of {threshold}); executed")
+        } else {
+            format!("approved ({approvals} of {threshold}); waiting for more approvals")
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectionRecord {
     pub tx_id: [u8; 32],

@@ -162,10 +162,9 @@ impl GatewayClient {
     }
 }
 
-/// Whether an approval's receipt says the action executed with it (the recorded outcome of an
-/// approval, `Applied::describe`, ends with "executed" then).
+/// Whether an approval's receipt says the action executed with it.
 pub fn executed(receipt: &pb::Receipt) -> bool {
-    receipt.applied && receipt.detail.ends_with("executed")
+    receipt.applied && receipt.executed
 }
 
 /// Whether `error` says the action was executed already (by an earlier run).

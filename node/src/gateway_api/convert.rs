@@ -7,7 +7,7 @@ use votegraph_gateway::governance::action::ElectionSpec;
 use votegraph_gateway::governance::action::{Fraction, PassThreshold, SecondBallotPolicy};
 use votegraph_gateway::governance::proposal::{self, ProposalOutcome};
 use votegraph_gateway::governance::reason::{ReasonClass, Rejection};
-use votegraph_gateway::governance::records::{ElectionRecord, ProposalRecord};
+use votegraph_gateway::governance::records::{ApprovalRecord, ElectionRecord, ProposalRecord};
 use votegraph_gateway::governance::tally::Tally;
 use votegraph_proto::v1 as pb;
 
@@ -30,7 +30,20 @@ pub fn receipt(f: &Finalized, tx_hash: [u8; 32]) -> pb::Receipt {
         TxOutcome::Rejected { reason, .. } => (reason.code() as u32, reason.name().to_string()),
         TxOutcome::Applied { .. } => (0, String::new()),
     };
+    let approval = match &f.outcome {
+        TxOutcome::Applied {
+            approval: Some(a), ..
+        } => *a,
+        _ => ApprovalRecord {
+            approvals: 0,
+            threshold: 0,
+            executed: false,
+        },
+    };
     pb::Receipt {
+        approvals: approval.approvals,
+        approvals_needed: approval.threshold,
+        executed: approval.executed,
         tx_id: f.tx_id.0.to_vec().into(),
         index: f.index,
         consensus_timestamp_ns: f.consensus_timestamp_ns,
