@@ -55,6 +55,29 @@ fn run_validator(store: &dyn Store, events: usize) -> Engine {
     engine
 }
 
+/// A validator's 400-event ledger on disk, changed by `tamper` through RocksDB directly (as
+/// someone with write access to the files would), then opened as a store.
+/// The directory is returned with the store: it is removed when dropped.
+fn tampered_ledger(tamper: impl FnOnce(&rocksdb::DB)) -> (tempfile::TempDir, RocksStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let config = RocksConfig {
+        fsync: false,
+        ..RocksConfig::default()
+    };
+    {
+        let store = RocksStore::open(&path, &config).unwrap();
+        run_validator(&store, 400);
+    }
+    {
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+        tamper(&db);
+    }
+    let store = RocksStore::open(&path, &config).unwrap();
+    (dir, store)
+}
+
 /// Appends the checksum a store seals `value` with under `table` and `key` (as a forger with
 /// write access to the files would).
 fn reseal(table: &str, key: &[u8], value: &mut Vec<u8>) {
@@ -86,20 +109,8 @@ fn rebuilding_from_stored_events_reproduces_the_stored_order() {
 
 #[test]
 fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_difference() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger");
-    let config = RocksConfig {
-        fsync: false,
-        ..RocksConfig::default()
-    };
-    {
-        let store = RocksStore::open(&path, &config).unwrap();
-        run_validator(&store, 400);
-    }
     // Swap the event ids of order records 40 and 41, resealing them with valid checksums.
-    {
-        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+    let (_dir, store) = tampered_ledger(|db| {
         let cf = db.cf_handle("order").unwrap();
         let mut a = db.get_cf(cf, 40u64.to_be_bytes()).unwrap().unwrap();
         let mut b = db.get_cf(cf, 41u64.to_be_bytes()).unwrap().unwrap();
@@ -111,8 +122,7 @@ fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_differe
             reseal("order", &index.to_be_bytes(), value);
             db.put_cf(cf, index.to_be_bytes(), &value[..]).unwrap();
         }
-    }
-    let store = RocksStore::open(&path, &config).unwrap();
+    });
     match rebuild_engine(&store, EngineConfig::default(), member_set(4), None) {
         Err(RecoveryError::OrderMismatch { index, .. }) => assert_eq!(index, 40),
         other => panic!("expected an order mismatch at 40, got {:?}", other.err()),
@@ -123,19 +133,7 @@ fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_differe
 /// event: the replay names its index.
 #[test]
 fn a_stored_transaction_that_differs_from_its_event_is_refused_at_its_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger");
-    let config = RocksConfig {
-        fsync: false,
-        ..RocksConfig::default()
-    };
-    {
-        let store = RocksStore::open(&path, &config).unwrap();
-        run_validator(&store, 400);
-    }
-    {
-        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+    let (_dir, store) = tampered_ledger(|db| {
         let cf = db.cf_handle("transactions").unwrap();
         let key = 30u64.to_be_bytes();
         let mut value = db.get_cf(cf, key).unwrap().unwrap();
@@ -144,8 +142,7 @@ fn a_stored_transaction_that_differs_from_its_event_is_refused_at_its_index() {
         value[32 + 4 + 8 + 5] ^= 0x01;
         reseal("transactions", &key, &mut value);
         db.put_cf(cf, key, &value[..]).unwrap();
-    }
-    let store = RocksStore::open(&path, &config).unwrap();
+    });
     match rebuild_engine(&store, EngineConfig::default(), member_set(4), None) {
         Err(RecoveryError::TransactionMismatch { index, .. }) => assert_eq!(index, 30),
         other => panic!(
