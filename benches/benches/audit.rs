@@ -33,6 +33,7 @@ fn genesis(admin: &SigningKey) -> Genesis {
         governance: GovernanceParams {
             admins: vec![hex::encode(&admin.verifying_key().to_bytes())],
             admin_threshold: 1,
+            ..GovernanceParams::default()
         },
         validators: (0..4)
             .map(|m| ValidatorEntry {

@@ -5,21 +5,34 @@ pub fn encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Exactly `N` bytes from hex, or a message saying what is wrong.
-pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], String> {
+/// Bytes from hex (an even number of digits), or a message saying what is wrong.
+pub fn decode(text: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
     if !text.is_ascii() {
         return Err("not hex: non-ASCII characters".to_string());
     }
-    if text.len() != 2 * N {
-        return Err(format!("expected {} hex digits, got {}", 2 * N, text.len()));
+    if !text.len().is_multiple_of(2) {
+        return Err(format!("an odd number of hex digits ({})", text.len()));
     }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-            .map_err(|_| format!("not hex at position {}", 2 * i))?;
+    (0..text.len() / 2)
+        .map(|i| {
+            u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|_| format!("not hex at position {}", 2 * i))
+        })
+        .collect()
+}
+
+/// Exactly `N` bytes from hex, or a message saying what is wrong.
+pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], String> {
+    let bytes = decode(text)?;
+    if bytes.len() != N {
+        return Err(format!(
+            "expected {} hex digits, got {}",
+            2 * N,
+            2 * bytes.len()
+        ));
     }
-    Ok(out)
+    Ok(bytes.try_into().expect("length checked"))
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub struct DemoReport {
     pub tally_json: String,
     pub chain_head: Vec<u8>,
     pub as_of_index: u64,
+    /// The certificate covering the tally's publication.
+    pub tally_certificate: pb::CertificateReply,
+    /// One voter's ballot receipt, with its inclusion proof against a certificate.
+    pub sample_receipt: pb::Receipt,
 }
 
 /// Environment overrides lifting the per-connection rate limit that protects a public
@@ -124,7 +128,7 @@ pub async fn run(
         .collect();
     let expected = expected_tally(&definition, &ballots);
     let started = Instant::now();
-    let mut latencies = cast_all(gateways, ballots, spec).await?;
+    let (mut latencies, sample_ballot_id) = cast_all(gateways, ballots, spec).await?;
     let cast_seconds = started.elapsed().as_secs_f64();
     expect_applied(
         first
@@ -136,7 +140,7 @@ pub async fn run(
             )
             .await?,
     )?;
-    expect_applied(
+    let published = expect_applied(
         first
             .approve(
                 admins,
@@ -153,7 +157,12 @@ pub async fn run(
         "the tally differs from the ballots cast:\n counted {}\n expected {expected}",
         counted["contests"]
     );
+    say(spec, "waiting for the certificate covering the tally ...");
+    let tally_certificate = certificate_covering(first, published.index).await?;
+    let sample_receipt = certified_receipt(first, &sample_ballot_id).await?;
     Ok(DemoReport {
+        tally_certificate,
+        sample_receipt,
         election_id: id,
         ballots_cast: spec.voters,
         cast_seconds,
@@ -163,6 +172,57 @@ pub async fn run(
         chain_head: tally.chain_head.to_vec(),
         as_of_index: tally.as_of_index,
     })
+}
+
+/// How long a certificate may take to appear after the transaction it must cover.
+const CERTIFICATE_WAIT: Duration = Duration::from_secs(60);
+
+/// The first certificate covering transaction `index`, once validators have signed it.
+pub async fn certificate_covering(
+    gateway: &GatewayClient,
+    index: u64,
+) -> anyhow::Result<pb::CertificateReply> {
+    let deadline = Instant::now() + CERTIFICATE_WAIT;
+    loop {
+        let request = pb::GetCertificateRequest {
+            covering_index: index,
+        };
+        match gateway.ledger.clone().get_certificate(request).await {
+            Ok(reply) => return Ok(reply.into_inner()),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                ensure!(
+                    Instant::now() < deadline,
+                    "no certificate covers transaction {index} after {CERTIFICATE_WAIT:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(status) => return Err(status.into()),
+        }
+    }
+}
+
+/// The receipt of transaction `id` once it carries an inclusion proof.
+pub async fn certified_receipt(gateway: &GatewayClient, id: &[u8]) -> anyhow::Result<pb::Receipt> {
+    let deadline = Instant::now() + CERTIFICATE_WAIT;
+    loop {
+        let request = pb::GetReceiptRequest {
+            tx_id: id.to_vec().into(),
+        };
+        let receipt = gateway
+            .ballots
+            .clone()
+            .get_receipt(request)
+            .await?
+            .into_inner();
+        if receipt.inclusion.is_some() {
+            return Ok(receipt);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no certificate covers the receipt after {CERTIFICATE_WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn say(spec: &DemoSpec, line: &str) {
@@ -299,7 +359,7 @@ async fn cast_all(
     gateways: &[GatewayClient],
     ballots: Vec<(SigningKey, Action)>,
     spec: &DemoSpec,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<(Vec<f64>, Vec<u8>)> {
     let total = ballots.len();
     let done = Arc::new(AtomicUsize::new(0));
     let progress = spec
@@ -327,19 +387,21 @@ async fn cast_all(
     while let Some(finished) = tasks.join_next().await {
         latencies.push(counted(finished)?);
     }
+    let (latencies, ids): (Vec<f64>, Vec<Vec<u8>>) = latencies.into_iter().unzip();
+    let sample = ids.into_iter().next().context("no ballot was cast")?;
     if let Some(progress) = progress {
         progress.abort();
         eprintln!("\r  cast {total}/{total} ballots{:20}", "");
     }
-    Ok(latencies)
+    Ok((latencies, sample))
 }
 
 fn counted(
     finished: Result<anyhow::Result<(pb::Receipt, f64)>, tokio::task::JoinError>,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, Vec<u8>)> {
     let (receipt, ms) = finished??;
-    expect_applied(receipt)?;
-    Ok(ms)
+    let receipt = expect_applied(receipt)?;
+    Ok((ms, receipt.tx_id.to_vec()))
 }
 
 fn spawn_progress(done: Arc<AtomicUsize>, total: usize) -> tokio::task::JoinHandle<()> {

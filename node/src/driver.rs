@@ -3,10 +3,12 @@
 //! no locks and its steps happen in one order.
 //!
 //! Each step ends the same way ([`Driver::persist_and_publish`]): new events and any decided
-//! rounds go to the ledger in one atomic batch; only after it is durable are the events offered
+//! rounds go to the ledger in one atomic batch (split after a checkpoint round, so that the
+//! checkpoint and this validator's signature of it are committed with exactly its rounds); only after it is durable are the events offered
 //! to peers and the transactions reported final. So a validator never gossips an event it could
 //! forget in a crash (forking itself), and never reports finality it could lose.
 
+use crate::checkpoint::{self, Checkpointer, RoundActivity};
 use crate::finality::{self, Finalized, TxOutcome};
 use crate::ledger_state::{split_writes, LedgerState};
 use crate::orphans::Orphans;
@@ -18,13 +20,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use votegraph_consensus::{
-    CreateError, Engine, EventId, InsertOutcome, InsertRejection, MemberId, OrderedEvent, Output,
-    Round, VerifiedEvent,
+    CreateError, Engine, EquivocationProof, EventId, InsertOutcome, InsertRejection, MemberId,
+    OrderedEvent, Output, Round, VerifiedEvent,
 };
-use votegraph_gateway::governance::overlay::Overlay;
-use votegraph_gateway::governance::{Governance, TxContext};
+use votegraph_gateway::governance::overlay::{Overlay, Writes};
+use votegraph_gateway::governance::reason::Rejection;
+use votegraph_gateway::governance::{Applied, Governance, TxContext};
 use votegraph_gateway::{Envelope, TxId};
-use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, Store};
+use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, StateRow, Store};
 
 /// Most commands waiting for the driver; senders wait when it is full (backpressure).
 pub const COMMANDS_MAX: usize = 256;
@@ -64,6 +67,7 @@ pub struct Driver {
     store: Arc<dyn Store>,
     shared: Arc<Shared>,
     governance: Arc<Governance>,
+    checkpointer: Checkpointer,
     head: LedgerHead,
     settings: DriverSettings,
     /// Own events not yet ordered, with the pool entries they carry (requeued if stale).
@@ -85,6 +89,7 @@ impl Driver {
         store: Arc<dyn Store>,
         shared: Arc<Shared>,
         governance: Arc<Governance>,
+        checkpointer: Checkpointer,
         settings: DriverSettings,
     ) -> Result<Self, votegraph_storage::StoreError> {
         let head = store.head()?;
@@ -100,6 +105,7 @@ impl Driver {
             store,
             shared,
             governance,
+            checkpointer,
             head,
             settings,
             own_unordered: HashMap::new(),
@@ -255,8 +261,8 @@ impl Driver {
         true
     }
 
-    /// Writes new events and decided rounds in one batch, then offers the events to peers and
-    /// reports finality. A ledger write that fails stops the validator: continuing would gossip
+    /// Writes new events and decided rounds in one batch (two or more when a checkpoint falls
+    /// inside), then offers the events to peers and reports finality. A ledger write that fails stops the validator: continuing would gossip
     /// or report what is not durable.
     fn persist_and_publish(&mut self, events: Vec<VerifiedEvent>, outputs: Vec<Output>) {
         let mut ordered = Vec::new();
@@ -293,11 +299,7 @@ impl Driver {
                 Output::FameDecided { .. } => {}
             }
         }
-        let (mut batch, finalized) = if ordered.is_empty() {
-            (Batch::new(), Vec::new())
-        } else {
-            self.commit_batch(round, &ordered)
-        };
+        let mut batch = Batch::new();
         for event in &events {
             batch.put_event(
                 event.id(),
@@ -312,36 +314,48 @@ impl Driver {
             batch.delete_event(event.id(), event.creator(), event.creator_seq());
         }
         for proof in &evidence {
-            let mut key = b"evidence/equivocation/".to_vec();
-            key.extend_from_slice(proof.first.id().as_bytes());
-            key.extend_from_slice(proof.second.id().as_bytes());
-            let mut value = Vec::new();
-            for event in [&proof.first, &proof.second] {
-                let bytes = event.encode();
-                value.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-                value.extend_from_slice(&bytes);
-            }
+            let (key, value) = evidence_entry(proof);
             batch.put_state(key, value);
         }
-        if !batch.is_empty() {
-            if let Err(e) = self.store.write(batch) {
-                error!(error = %e, "ledger write failed; stopping the validator");
-                std::process::exit(74);
+        // One batch, unless a checkpoint falls inside: then the rounds up to it form a batch of
+        // their own, whose state root is that of the ledger exactly at the checkpoint.
+        let mut finalized = Vec::new();
+        let mut rest = ordered.as_slice();
+        loop {
+            let mut segment = if rest.is_empty() {
+                Segment::default()
+            } else {
+                self.commit_batch(round, rest)
+            };
+            batch.append(std::mem::take(&mut segment.batch));
+            self.write(batch);
+            batch = Batch::new();
+            finalized.extend(segment.finalized);
+            if let Some((id, bytes)) = segment.own_signature {
+                self.queue_own_signature(id, bytes);
+            }
+            rest = &rest[segment.events..];
+            if rest.is_empty() {
+                break;
             }
         }
         self.offer(&events, &unheld);
         self.publish(ordered.len(), rounds_decided, finalized);
     }
 
-    /// The batch committing `ordered` with the governance state its transactions produce, and
-    /// the finality records it will make true.
-    fn commit_batch(&mut self, round: Round, ordered: &[OrderedEvent]) -> (Batch, Vec<Finalized>) {
+    /// Commits `ordered` from its start up to its end or the end of the first round that is a
+    /// checkpoint, whichever comes first: the batch with the governance state its transactions
+    /// produce, and the finality records it will make true. `round` is the latest decided
+    /// round, for a segment that reaches the end.
+    fn commit_batch(&mut self, round: Round, ordered: &[OrderedEvent]) -> Segment {
         let ledger = LedgerState(self.store.as_ref());
         let mut overlay = Overlay::new(&ledger);
         let mut seen_here: HashSet<TxId> = HashSet::new();
         let mut outcomes = Vec::new();
         let mut finality_puts = Vec::new();
-        for o in ordered {
+        let mut activity = RoundActivity::default();
+        let mut segment = Segment::default();
+        for (position, o) in ordered.iter().enumerate() {
             self.unordered_with_transactions.remove(&o.event.id());
             self.own_unordered.remove(&o.event.id());
             let stamped = o
@@ -349,8 +363,8 @@ impl Driver {
                 .transactions()
                 .iter()
                 .zip(&o.transaction_timestamps_ns);
-            for (position, (tx, timestamp)) in stamped.enumerate() {
-                let index = o.first_transaction_index + position as u64;
+            for (offset, (tx, timestamp)) in stamped.enumerate() {
+                let index = o.first_transaction_index + offset as u64;
                 // Every ordered transaction passed the envelope check when its event arrived.
                 let envelope = Envelope::decode(tx).expect("ordered transactions are envelopes");
                 let id = envelope.id();
@@ -366,23 +380,60 @@ impl Driver {
                         finality::tx_state_key(&id),
                         finality::tx_state_value(index, o.round_received),
                     ));
-                    self.apply(&mut overlay, &context, &envelope.payload)
+                    let applied = self.apply(&mut overlay, &context, &envelope.payload);
+                    activity.observe(&envelope.payload, &applied);
+                    TxOutcome::from(applied)
                 } else {
                     self.governance.reject_duplicate(&mut overlay, &context);
+                    activity.observe(&envelope.payload, &Err(()));
                     TxOutcome::duplicate()
                 };
                 outcomes.push((id, outcome, o.round_received));
             }
+            let round_ends = ordered
+                .get(position + 1)
+                .is_none_or(|next| next.round_received != o.round_received);
+            if !round_ends {
+                continue;
+            }
+            if self.checkpointer.due(o.round_received, &activity) {
+                segment.checkpoint_round = Some(o.round_received);
+                segment.events = position + 1;
+                break;
+            }
+            activity = RoundActivity::default();
         }
-        let (state_puts, state_deletes) = split_writes(overlay.into_writes(), finality_puts);
+        if segment.checkpoint_round.is_none() {
+            segment.events = ordered.len();
+        }
+        if let Some(r) = segment.checkpoint_round {
+            self.checkpointer.checkpointed(r);
+        }
+        let writes = overlay.into_writes();
+        let checkpoint_writes = segment.checkpoint_round.map(|_| writes.clone());
+        let (state_puts, state_deletes) = split_writes(writes, finality_puts);
         let commit = RoundCommit {
-            round,
-            ordered: ordered.to_vec(),
+            round: match segment.checkpoint_round {
+                Some(r) if segment.events < ordered.len() => r,
+                _ => round,
+            },
+            ordered: ordered[..segment.events].to_vec(),
             state_puts,
             state_deletes,
         };
-        let (batch, head) = round_batch(&self.head, &commit);
-        let finalized = batch
+        let (mut batch, head) = round_batch(&self.head, &commit);
+        self.checkpointer
+            .append(batch.transactions().map(|(_, record)| record));
+        for (key, value) in self.checkpointer.state_puts() {
+            batch.put_state(key, value);
+        }
+        if let (Some(round), Some(writes)) = (segment.checkpoint_round, checkpoint_writes) {
+            let (id, bytes) = self.sign_checkpoint(&writes, &head, round);
+            let (key, value) = checkpoint::own_signature_entry(bytes.clone());
+            batch.put_state(key, value);
+            segment.own_signature = Some((id, bytes));
+        }
+        segment.finalized = batch
             .transactions()
             .zip(outcomes)
             .map(
@@ -397,13 +448,83 @@ impl Driver {
                 },
             )
             .collect();
+        segment.batch = batch;
         self.head = head;
-        (batch, finalized)
+        segment
     }
 
-    fn apply(&self, overlay: &mut Overlay, context: &TxContext, payload: &[u8]) -> TxOutcome {
+    /// This validator's signature transaction for the checkpoint at `head` (ending `round`),
+    /// whose commit has governance `writes` not yet written.
+    fn sign_checkpoint(&self, writes: &Writes, head: &LedgerHead, round: Round) -> (TxId, Vec<u8>) {
+        let checkpoint =
+            match self
+                .checkpointer
+                .checkpoint(self.store.as_ref(), writes, head, round)
+            {
+                Ok(checkpoint) => checkpoint,
+                Err(e) => {
+                    error!(error = %e, "ledger read failed; stopping the validator");
+                    std::process::exit(74);
+                }
+            };
+        metrics::counter!("votegraph_checkpoints_signed_total").increment(1);
+        info!(
+            round,
+            next_index = checkpoint.next_index,
+            state_root = %crate::hex::encode(&checkpoint.state_root),
+            transaction_root = %crate::hex::encode(&checkpoint.transaction_root),
+            "checkpoint signed"
+        );
+        self.checkpointer.signature_transaction(&checkpoint)
+    }
+
+    /// Queues this validator's checkpoint signature first in the pool (once its commit is
+    /// durable, or again after a restart while it is not final).
+    fn queue_own_signature(&self, id: TxId, bytes: Vec<u8>) {
+        let admitted =
+            self.shared
+                .pool
+                .lock()
+                .expect("pool lock")
+                .admit_own(id, bytes, Instant::now());
+        if let Err(e) = admitted {
+            debug!(error = %e, "checkpoint signature already queued");
+        }
+    }
+
+    /// After a restart: the latest own checkpoint signature goes out again if it is not final.
+    pub fn requeue_own_signature(&self) {
+        match checkpoint::unordered_own_signature(self.store.as_ref()) {
+            Ok(Some((id, bytes))) => {
+                info!(tx = %id.to_hex(), "checkpoint signature queued again after the restart");
+                self.queue_own_signature(id, bytes);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                error!(error = %e, "ledger read failed; stopping the validator");
+                std::process::exit(74);
+            }
+        }
+    }
+
+    fn write(&self, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.write(batch) {
+            error!(error = %e, "ledger write failed; stopping the validator");
+            std::process::exit(74);
+        }
+    }
+
+    fn apply(
+        &self,
+        overlay: &mut Overlay,
+        context: &TxContext,
+        payload: &[u8],
+    ) -> Result<Applied, Rejection> {
         match self.governance.apply(overlay, context, payload) {
-            Ok(outcome) => TxOutcome::from(outcome),
+            Ok(outcome) => outcome,
             Err(e) => {
                 error!(error = %e, "ledger state read failed; stopping the validator");
                 std::process::exit(74);
@@ -520,4 +641,31 @@ fn now_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
+}
+
+/// What one commit of ordered events produced.
+#[derive(Default)]
+struct Segment {
+    batch: Batch,
+    finalized: Vec<Finalized>,
+    /// How many of the ordered events it commits.
+    events: usize,
+    /// The round it ends with, when that round is a checkpoint.
+    checkpoint_round: Option<Round>,
+    /// This validator's signature of that checkpoint: its id and envelope bytes.
+    own_signature: Option<(TxId, Vec<u8>)>,
+}
+
+/// The ledger state entry keeping a fork's two signed events (length-prefixed encodings).
+fn evidence_entry(proof: &EquivocationProof) -> StateRow {
+    let mut key = b"evidence/equivocation/".to_vec();
+    key.extend_from_slice(proof.first.id().as_bytes());
+    key.extend_from_slice(proof.second.id().as_bytes());
+    let mut value = Vec::new();
+    for event in [&proof.first, &proof.second] {
+        let bytes = event.encode();
+        value.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        value.extend_from_slice(&bytes);
+    }
+    (key, value)
 }

@@ -7,6 +7,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use votegraph_consensus::{EngineConfig, Member, MemberId, MemberSet};
+use votegraph_gateway::governance::checkpoint::ValidatorSet;
 use votegraph_gateway::governance::GovernanceConfig;
 use votegraph_gateway::ChainId;
 
@@ -30,6 +31,10 @@ pub struct GovernanceParams {
     /// ed25519 public keys, 64 hex digits each.
     pub admins: Vec<String>,
     pub admin_threshold: u32,
+    /// Validators sign a checkpoint after the first round with transactions this many rounds
+    /// past the last checkpoint (and after every round that closes an election or publishes a
+    /// tally).
+    pub checkpoint_interval_rounds: u64,
 }
 
 impl Default for GovernanceParams {
@@ -37,6 +42,7 @@ impl Default for GovernanceParams {
         GovernanceParams {
             admins: Vec::new(),
             admin_threshold: 1,
+            checkpoint_interval_rounds: 100,
         }
     }
 }
@@ -183,9 +189,29 @@ impl Genesis {
                 admins.len().max(1)
             )));
         }
+        if params.checkpoint_interval_rounds == 0 {
+            return Err(GenesisError::Governance(
+                "checkpoint_interval_rounds must be at least 1".into(),
+            ));
+        }
         Ok(GovernanceConfig {
             admins,
             admin_threshold: threshold,
+            validators: self.validator_set()?,
+        })
+    }
+
+    /// The validators and weights that sign checkpoints, bound to the chain id.
+    pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
+        let validators = self
+            .public_keys()?
+            .iter()
+            .zip(&self.validators)
+            .map(|(key, v)| (key.to_bytes(), v.weight))
+            .collect();
+        Ok(ValidatorSet {
+            chain_id: self.chain_id.clone(),
+            validators,
         })
     }
 
@@ -240,6 +266,7 @@ mod tests {
             governance: GovernanceParams {
                 admins: vec![hex::encode(&key(9)), hex::encode(&key(10))],
                 admin_threshold: 2,
+                ..GovernanceParams::default()
             },
             validators: (0..4)
                 .map(|i| ValidatorEntry {

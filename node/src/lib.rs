@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod checkpoint;
 pub mod client;
 pub mod client_api;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod ledger_state;
 pub mod orphans;
 pub mod pool;
+pub mod proofs;
 pub mod run;
 pub mod serve;
 pub mod shared;

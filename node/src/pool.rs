@@ -92,6 +92,23 @@ impl Pool {
         Ok(())
     }
 
+    /// A validator's own checkpoint signature: first in line and admitted even when the pool
+    /// is full (one per checkpoint, so still bounded), since a certificate must not wait behind
+    /// a backlog. Refused only as a duplicate.
+    pub fn admit_own(&mut self, id: TxId, bytes: Vec<u8>, now: Instant) -> Result<(), AdmitError> {
+        if self.known.contains_key(&id) || self.carried.contains_key(&id) {
+            return Err(AdmitError::Duplicate(id.to_hex()));
+        }
+        self.queued_bytes += bytes.len();
+        self.known.insert(id, now);
+        self.queue.push_front(Pending {
+            id,
+            bytes,
+            admitted: now,
+        });
+        Ok(())
+    }
+
     /// Oldest-first transactions for the next event, at most `count_max` of them and
     /// `bytes_max` bytes in all (but always one, so that no transaction blocks the queue);
     /// they stay known until final.
@@ -252,5 +269,23 @@ mod tests {
             again.iter().map(|p| p.id).collect::<Vec<_>>(),
             [id(1), id(2), id(3), id(4)]
         );
+    }
+
+    #[test]
+    fn own_checkpoint_signatures_go_first_even_when_the_pool_is_full() {
+        let mut pool = Pool::new(PoolLimits {
+            transactions_max: 1,
+            bytes_max: 1_000,
+        });
+        let now = Instant::now();
+        pool.admit(id(1), vec![0; 10], now).unwrap();
+        assert!(pool.admit(id(2), vec![0; 10], now).is_err());
+        pool.admit_own(id(3), vec![0; 10], now).unwrap();
+        assert!(
+            pool.admit_own(id(3), vec![0; 10], now).is_err(),
+            "a duplicate"
+        );
+        let taken = pool.take(1, 1_000);
+        assert_eq!(taken[0].id, id(3));
     }
 }

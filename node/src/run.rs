@@ -2,6 +2,7 @@
 //! start the driver, serve gRPC (gossip, transactions, health, reflection) and metrics, and
 //! gossip until told to stop.
 
+use crate::checkpoint::Checkpointer;
 use crate::client_api::TransactionService;
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver, DriverSettings, COMMANDS_MAX};
@@ -104,15 +105,25 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         // Room for the event's own fields and per-transaction length prefixes.
         transaction_bytes_per_event_max: engine_config.event_limits.event_bytes_max / 2,
     };
-    let governance = Arc::new(Governance::new(genesis.governance_config()?));
+    let governance_config = genesis.governance_config()?;
+    let checkpointer = Checkpointer::load(
+        store.as_ref(),
+        genesis.governance.checkpoint_interval_rounds,
+        key.clone(),
+        genesis.chain(),
+        governance_config.validators.hash(),
+    )?;
+    let governance = Arc::new(Governance::new(governance_config));
     let mut driver = Driver::new(
         recovered.engine,
         store.clone(),
         Arc::clone(&shared),
         Arc::clone(&governance),
+        checkpointer,
         settings,
     )?;
     driver.commit_recovered(recovered.pending);
+    driver.requeue_own_signature();
     let driver_thread = std::thread::Builder::new()
         .name("votegraph-driver".into())
         .spawn(move || driver.run(driver_rx))

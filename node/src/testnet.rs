@@ -20,6 +20,7 @@ pub struct TestnetSpec {
     /// Administrator keys written as `admin-N.key` in `out`, and how many must approve.
     pub admins: usize,
     pub admin_threshold: u32,
+    pub checkpoint_interval_rounds: u64,
     /// Client TLS listener port of validator 0 (base + i): writes `ca.pem` to `out` and a
     /// certificate and key per validator. None: no TLS listener.
     pub tls_base_port: Option<u16>,
@@ -153,6 +154,7 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
         governance: GovernanceParams {
             admins,
             admin_threshold: spec.admin_threshold,
+            checkpoint_interval_rounds: spec.checkpoint_interval_rounds,
         },
         validators,
     };
@@ -180,6 +182,7 @@ mod tests {
             fsync: true,
             admins: 3,
             admin_threshold: 2,
+            checkpoint_interval_rounds: 50,
             tls_base_port: Some(7443),
         };
         let genesis = create(&spec).unwrap();

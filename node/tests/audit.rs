@@ -3,11 +3,16 @@
 //! dropped or two reordered, two events swapped, a ballot replaced by another voter's valid one.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 use votegraph_consensus::sim::SplitMix64;
 use votegraph_gateway::governance::action::Action;
+use votegraph_gateway::governance::checkpoint::Certificate;
+use votegraph_gateway::governance::codec;
+use votegraph_gateway::hex;
 use votegraph_gateway::Envelope;
 use votegraph_node::audit::export::export;
 use votegraph_node::audit::format::{ExportReader, ExportWriter, Frame};
+use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::audit::verify::{verify, VerifyOptions};
 use votegraph_node::audit::AuditError;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
@@ -15,7 +20,9 @@ use votegraph_node::client::GatewayClient;
 use votegraph_node::demo::{self, DemoSpec};
 use votegraph_node::genesis::Genesis;
 use votegraph_node::keys;
-use votegraph_storage::{RocksConfig, RocksStore};
+use votegraph_proto::v1 as pb;
+use votegraph_storage::merkle;
+use votegraph_storage::{RocksConfig, RocksStore, Store};
 
 const FLIPS: u64 = 300;
 
@@ -28,6 +35,7 @@ async fn exported_election(dir: &Path) -> (Vec<u8>, [u8; 32]) {
         wan: "lan".into(),
         fsync: true,
         tls: false,
+        checkpoint_interval_rounds: 20,
     };
     let mut cluster = Cluster::launch(exe, &net, &spec, demo::unlimited_gateways())
         .await
@@ -47,12 +55,147 @@ async fn exported_election(dir: &Path) -> (Vec<u8>, [u8; 32]) {
         progress: false,
     };
     demo::run(&gateways, &admins, &spec).await.unwrap();
+    let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
+    check_certified_receipts(&cluster, &gateways[0], &genesis, &net).await;
     cluster.stop_all();
     let store = RocksStore::open_read_only(&net.join("v0/data"), &RocksConfig::default()).unwrap();
     let mut bytes = Vec::new();
     export(&store, None, &mut bytes).unwrap();
-    let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
     (bytes, genesis.hash())
+}
+
+/// The certificate covering transaction `index`, once validator 0 has one (the signatures of
+/// the checkpoint after the tally's publication are ordered shortly after it).
+async fn certificate_covering(gateway: &GatewayClient, index: u64) -> pb::CertificateReply {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let reply = gateway
+            .ledger
+            .clone()
+            .get_certificate(pb::GetCertificateRequest {
+                covering_index: index,
+            })
+            .await;
+        match reply {
+            Ok(reply) => return reply.into_inner(),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                assert!(Instant::now() < deadline, "no certificate covers {index}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(status) => panic!("GetCertificate: {status}"),
+        }
+    }
+}
+
+/// Receipts prove inclusion against certificates, offline; consistency proofs link them.
+async fn check_certified_receipts(
+    cluster: &Cluster,
+    gateway: &GatewayClient,
+    genesis: &Genesis,
+    net: &Path,
+) {
+    // The tally's publication is the last transaction that is not a checkpoint signature; the
+    // checkpoint after its round is certified once those signatures are ordered.
+    let store = RocksStore::open_read_only(&net.join("v0/data"), &RocksConfig::default()).unwrap();
+    let transactions = store.transactions(0, usize::MAX).unwrap();
+    let action = |payload: &[u8]| Action::decode(&Envelope::decode(payload).unwrap().payload);
+    let published = transactions
+        .iter()
+        .rev()
+        .find(|(_, r)| !matches!(action(&r.payload), Ok(Action::SignCheckpoint(_))))
+        .map(|(index, _)| *index)
+        .unwrap();
+    let ballot = transactions
+        .iter()
+        .find(|(_, r)| is_ballot(&r.payload))
+        .map(|(_, r)| Envelope::decode(&r.payload).unwrap().id())
+        .expect("the election has ballots");
+    drop(store);
+    let last = certificate_covering(gateway, published).await;
+    let first = certificate_covering(gateway, 0).await;
+    assert!(last.weight * 3 > last.total_weight * 2);
+    assert!(first.next_index <= last.next_index);
+    assert!(cluster.head(0).await.unwrap().next_transaction_index >= last.next_index);
+    let receipt = gateway
+        .ballots
+        .clone()
+        .get_receipt(pb::GetReceiptRequest {
+            tx_id: ballot.0.to_vec().into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let file = ReceiptFile::from_receipt(&genesis.chain_id, &receipt).unwrap();
+    let validators = genesis.validator_set().unwrap();
+    let report = file.verify(&validators).unwrap();
+    assert_eq!(report.kind, "cast_ballot");
+    assert_eq!(report.index, receipt.index);
+
+    let mut tampered = file.clone();
+    let mut record = hex::decode(&tampered.record).unwrap();
+    let at = record.len() - 70;
+    record[at] ^= 1;
+    tampered.record = hex::encode(&record);
+    let error = tampered.verify(&validators).unwrap_err();
+    assert_eq!(error.item, "receipt proof", "{error}");
+
+    let mut moved = file.clone();
+    moved.index += 1;
+    assert!(moved.verify(&validators).is_err(), "another index");
+
+    let mut unsigned = file.clone();
+    unsigned.certificate.signatures.truncate(2);
+    let error = unsigned.verify(&validators).unwrap_err();
+    assert!(error.detail.contains("not more than two thirds"), "{error}");
+
+    let mut rerooted = file.clone();
+    rerooted.certificate.state_root = hex::encode(&[0; 32]);
+    assert!(rerooted.verify(&validators).is_err(), "a changed root");
+
+    // A running validator's export over its gateway: one consistent snapshot that verifies.
+    let mut stream = gateway
+        .ledger
+        .clone()
+        .export_ledger(pb::ExportLedgerRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut exported = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        exported.extend_from_slice(&chunk.data);
+    }
+    let options = VerifyOptions {
+        trusted_genesis_hash: Some(genesis.hash()),
+        progress: false,
+    };
+    let live = verify(&exported[..], &options).unwrap();
+    assert!(live.transactions >= last.next_index);
+    assert!(!live.certificates.is_empty());
+
+    let first_cert: Certificate = codec::decode(&first.certificate).unwrap();
+    let last_cert: Certificate = codec::decode(&last.certificate).unwrap();
+    let proof = gateway
+        .ledger
+        .clone()
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            old_size: first.next_index,
+            new_size: last.next_index,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let path: Vec<[u8; 32]> = proof
+        .path
+        .iter()
+        .map(|h| h.as_ref().try_into().unwrap())
+        .collect();
+    assert!(merkle::verify_consistency(
+        first.next_index,
+        last.next_index,
+        &first_cert.checkpoint.transaction_root,
+        &last_cert.checkpoint.transaction_root,
+        &path
+    ));
 }
 
 fn check(bytes: &[u8], genesis_hash: [u8; 32]) -> Result<(), AuditError> {
@@ -106,6 +249,12 @@ async fn an_export_verifies_and_any_tampering_is_caught_and_located() {
     let report = verify(&bytes[..], &options).unwrap();
     assert_eq!(report.elections[0].ballots_counted, 40);
     assert_eq!(report.elections[0].status, "tallied");
+    assert!(
+        report.elections[0].certified_by.is_some(),
+        "the close is certified"
+    );
+    assert!(!report.certificates.is_empty());
+    assert!(report.disagreeing_checkpoint_signatures.is_empty());
     assert!(
         check(&bytes, [0; 32]).unwrap_err().item == "genesis",
         "an untrusted genesis is refused"

@@ -59,6 +59,7 @@ async fn an_operator_runs_an_election_with_the_command_line() {
         wan: "lan".into(),
         fsync: true,
         tls: false,
+        checkpoint_interval_rounds: 20,
     };
     let cluster = Cluster::launch(exe, &net, &spec, Vec::new()).await.unwrap();
     let cli = Cli {

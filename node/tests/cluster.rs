@@ -19,6 +19,7 @@ fn spec() -> ClusterSpec {
         wan: "lan".into(),
         fsync: true,
         tls: false,
+        checkpoint_interval_rounds: 20,
     }
 }
 

@@ -60,6 +60,7 @@ async fn setup_with(dir: &Path, env: Vec<(String, String)>) -> Setup {
         wan: "lan".into(),
         fsync: true,
         tls: false,
+        checkpoint_interval_rounds: 20,
     };
     let cluster = Cluster::launch(exe, &dir.join("net"), &spec, env)
         .await

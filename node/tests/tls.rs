@@ -32,6 +32,7 @@ async fn the_gateway_is_served_over_tls_with_the_testnet_certificates() {
         wan: "lan".into(),
         fsync: true,
         tls: true,
+        checkpoint_interval_rounds: 100,
     };
     let cluster = Cluster::launch(exe, &net, &spec, Vec::new()).await.unwrap();
     let config = NodeConfig::load(&testnet::validator_dir(&net, 0).join("node.toml")).unwrap();

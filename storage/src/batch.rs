@@ -92,6 +92,11 @@ impl Batch {
         self.ops.push(Op::PutCheckpoint { round, bytes });
     }
 
+    /// Adds `other`'s operations after this batch's.
+    pub fn append(&mut self, other: Batch) {
+        self.ops.extend(other.ops);
+    }
+
     pub fn set_head(&mut self, head: LedgerHead) {
         self.ops.push(Op::SetHead(head));
     }

@@ -4,6 +4,7 @@
 //! election id, the manifest hash, the ballot style, the selections and the envelope's nonce:
 //! it cannot be replayed into another election or altered in flight.
 
+use crate::governance::checkpoint::CheckpointSignature;
 use crate::governance::codec::{self, CodecError};
 use crate::governance::definition::ElectionDefinition;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,8 @@ pub enum Action {
     CastBallot(Ballot),
     CreateProposal(ProposalSpec),
     VoteProposal(ProposalVote),
+    /// A validator's signature over a checkpoint (see [`crate::governance::checkpoint`]).
+    SignCheckpoint(CheckpointSignature),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +167,7 @@ impl Action {
             Action::CastBallot(_) => "cast_ballot",
             Action::CreateProposal(_) => "create_proposal",
             Action::VoteProposal(_) => "vote_proposal",
+            Action::SignCheckpoint(_) => "sign_checkpoint",
         }
     }
 }

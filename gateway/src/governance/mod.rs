@@ -9,6 +9,7 @@
 pub mod action;
 mod admin;
 pub mod ballot;
+pub mod checkpoint;
 pub mod codec;
 pub mod definition;
 pub mod election;
@@ -34,6 +35,8 @@ use records::{ApprovalRecord, RejectionRecord};
 pub struct GovernanceConfig {
     pub admins: Vec<[u8; 32]>,
     pub admin_threshold: u32,
+    /// Who signs checkpoints, with what weight.
+    pub validators: checkpoint::ValidatorSet,
 }
 
 /// An ordered transaction as governance sees it (its signature was checked before ordering).
@@ -61,6 +64,10 @@ pub enum Applied {
         proposal_id: [u8; 32],
     },
     ProposalVoteCounted,
+    CheckpointSigned {
+        round: u64,
+        certified: bool,
+    },
 }
 
 impl Applied {
@@ -93,6 +100,15 @@ impl Applied {
                 format!("proposal {} created", crate::hex::encode(proposal_id))
             }
             Applied::ProposalVoteCounted => "vote counted".to_string(),
+            Applied::CheckpointSigned {
+                round,
+                certified: true,
+            } => format!(
+                "checkpoint signature for round {round} counted; the checkpoint is certified"
+            ),
+            Applied::CheckpointSigned { round, .. } => {
+                format!("checkpoint signature for round {round} counted")
+            }
         }
     }
 }
@@ -181,6 +197,9 @@ impl Governance {
             Action::CastBallot(ballot) => ballot::cast(&self.specs, state, tx, ballot),
             Action::CreateProposal(spec) => proposal::create(state, tx, spec),
             Action::VoteProposal(vote) => proposal::vote(state, tx, vote),
+            Action::SignCheckpoint(signed) => {
+                checkpoint::sign(&self.config.validators, state, tx, signed)
+            }
         }
     }
 }

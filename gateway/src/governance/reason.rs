@@ -64,6 +64,10 @@ reasons! {
     VotingClosed = 29, "voting_closed", FailedPrecondition;
     InvalidOption = 30, "invalid_option", InvalidArgument;
     InvalidSchedule = 31, "invalid_schedule", InvalidArgument;
+    NotValidator = 32, "not_validator", PermissionDenied;
+    InvalidCheckpoint = 33, "invalid_checkpoint", InvalidArgument;
+    CheckpointAlreadySigned = 34, "checkpoint_already_signed", AlreadyExists;
+    ConflictingCheckpoint = 35, "conflicting_checkpoint", FailedPrecondition;
 }
 
 /// A rejection: its reason and a sentence a person can act on.

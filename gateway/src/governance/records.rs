@@ -12,6 +12,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 /// Longest election or community id.
 pub const KEY_ID_BYTES_MAX: usize = 128;
 
+/// Every governance state key starts with this; state roots and exports cover exactly these.
+pub const GOVERNANCE_PREFIX: &[u8] = b"gov/";
 pub const ELECTION_STATUS_PREFIX: &[u8] = b"gov/election/";
 pub const REJECTED_PREFIX: &[u8] = b"gov/rejected/";
 pub const PROPOSAL_PREFIX: &[u8] = b"gov/proposal/";

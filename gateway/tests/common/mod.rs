@@ -2,8 +2,10 @@
 //! applies a run of ordered transactions on one overlay and writes the result.
 #![allow(dead_code)]
 
+use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 use votegraph_gateway::governance::action::*;
+use votegraph_gateway::governance::checkpoint::ValidatorSet;
 use votegraph_gateway::governance::definition::*;
 use votegraph_gateway::governance::overlay::Overlay;
 use votegraph_gateway::governance::reason::{Reason, Rejection};
@@ -42,6 +44,7 @@ impl Chain {
             governance: Governance::new(GovernanceConfig {
                 admins,
                 admin_threshold,
+                validators: validator_set(),
             }),
             state: BTreeMap::new(),
             next_index: 0,
@@ -249,4 +252,21 @@ pub fn open_election(chain: &mut Chain, id: &str, policy: SecondBallotPolicy) {
             }
         )
         .is_ok());
+}
+
+/// Four validators of weight 1 (keys from seeds 200..204).
+pub fn validator_keys() -> Vec<SigningKey> {
+    (200u8..204)
+        .map(|seed| SigningKey::from_bytes(&[seed; 32]))
+        .collect()
+}
+
+pub fn validator_set() -> ValidatorSet {
+    ValidatorSet {
+        chain_id: "governance-test".into(),
+        validators: validator_keys()
+            .iter()
+            .map(|k| (k.verifying_key().to_bytes(), 1))
+            .collect(),
+    }
 }

@@ -4,13 +4,13 @@
 use super::format::{ExportWriter, Frame, Totals};
 use super::AuditError;
 use std::io::Write;
+use votegraph_gateway::governance::records::GOVERNANCE_PREFIX;
 use votegraph_storage::{StateRow, Store};
 
 /// State key under which a validator keeps the genesis file it runs (see `run`).
 pub const GENESIS_STATE_KEY: &[u8] = b"node/genesis";
 /// Prefix of the equivocation evidence a validator keeps.
 pub const EVIDENCE_PREFIX: &[u8] = b"evidence/equivocation/";
-const GOVERNANCE_PREFIX: &[u8] = b"gov/";
 const PAGE: usize = 4096;
 
 #[derive(Debug, Default)]

@@ -1,8 +1,11 @@
 //! Independent audit: export a ledger into one portable file, and verify such a file with no
 //! node and no network, re-checking everything a validator computed.
 
+pub mod certificates;
 pub mod export;
 pub mod format;
+pub mod receipt;
+pub mod replay;
 pub mod report;
 pub mod verify;
 

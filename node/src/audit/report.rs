@@ -25,11 +25,46 @@ pub struct AuditReport {
     pub elections: Vec<ElectionResult>,
     pub proposals: Vec<ProposalResult>,
     pub equivocations: Vec<Equivocation>,
+    /// Checkpoints the validators' rule puts in this order (recomputed by the replay).
+    pub checkpoints: u64,
+    /// Certificates, each checked: signatures, weight, and every root and hash recomputed.
+    pub certificates: Vec<CertificateSummary>,
+    /// Checkpoint signatures for values other than the recomputed ones (never certified).
+    pub disagreeing_checkpoint_signatures: Vec<DisagreeingSignature>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertificateSummary {
+    pub round: u64,
+    pub next_index: u64,
+    pub signers: usize,
+    pub weight: u64,
+    pub state_root: String,
+    pub transaction_root: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DisagreeingSignature {
+    pub validator: String,
+    pub round: u64,
+    pub next_index: u64,
+    pub difference: String,
+}
+
+/// The certificate covering an election's close.
+#[derive(Debug, Serialize)]
+pub struct CertifiedAt {
+    pub round: u64,
+    pub next_index: u64,
+    /// Index of the first transaction at or after the close.
+    pub close_index: u64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ElectionResult {
     pub election_id: String,
+    /// For a closed election: the certificate whose state root pins its final tally.
+    pub certified_by: Option<CertifiedAt>,
     pub status: String,
     pub ballots_counted: u64,
     pub tally: serde_json::Value,
@@ -98,9 +133,33 @@ impl AuditReport {
             "governance state {} entries, identical to the recomputed state",
             self.state_entries
         ));
-        for e in &self.elections {
+        line(format!(
+            "checkpoints      {} recomputed; {} certified, every signature and root checked",
+            self.checkpoints,
+            self.certificates.len()
+        ));
+        for c in &self.certificates {
             line(format!(
-                "election {}: {}, {} ballots counted",
+                "  round {:<8} transactions 0..{:<10} {} signers, weight {}, state root {}",
+                c.round, c.next_index, c.signers, c.weight, c.state_root
+            ));
+        }
+        for d in &self.disagreeing_checkpoint_signatures {
+            line(format!(
+                "  validator {} signed a wrong checkpoint for round {}: {}",
+                d.validator, d.round, d.difference
+            ));
+        }
+        for e in &self.elections {
+            let certified = match &e.certified_by {
+                Some(c) => format!(
+                    "; tally certified at round {} (close at transaction {})",
+                    c.round, c.close_index
+                ),
+                None => String::new(),
+            };
+            line(format!(
+                "election {}: {}, {} ballots counted{certified}",
                 e.election_id, e.status, e.ballots_counted
             ));
             line(serde_json::to_string_pretty(&e.tally["contests"]).unwrap_or_default());

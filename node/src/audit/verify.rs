@@ -4,24 +4,25 @@
 //! equivocation evidence. The first discrepancy is the error and names the item.
 
 use super::format::{ExportReader, Frame, Totals};
-use super::report::{AuditReport, ElectionResult, Equivocation, ProposalResult};
+use super::report::{
+    AuditReport, CertificateSummary, CertifiedAt, ElectionResult, Equivocation, ProposalResult,
+};
 use super::AuditError;
+use super::{certificates, replay};
 use crate::genesis::Genesis;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
-use votegraph_gateway::governance::overlay::Overlay;
-use votegraph_gateway::governance::records::{self, ElectionRecord, ProposalRecord};
-use votegraph_gateway::governance::{codec, proposal, Governance, TxContext};
-use votegraph_gateway::{Envelope, TxId};
+use votegraph_gateway::governance::records::{
+    self, ElectionRecord, ElectionStatus, ProposalRecord,
+};
+use votegraph_gateway::governance::{codec, proposal};
+use votegraph_gateway::Envelope;
 use votegraph_storage::{
     merkle, rebuild_engine, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
     TransactionRecord,
 };
-
-/// Transactions applied per governance commit (grouping does not change the state).
-const GOVERNANCE_CHUNK: usize = 4096;
 
 pub struct VerifyOptions {
     /// The genesis hash published by the election's operator, if the auditor has it.
@@ -76,19 +77,28 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
     ));
     // Signature checks (parallel) overlap the two replays (sequential); the first failure in
     // the order consensus, signatures, governance is the one reported.
+    let leaves = transaction_leaves(&sections.transactions);
     let (signatures, replays) = rayon::join(
         || verify_envelopes(&sections.transactions, &genesis),
         || {
             let replay = rebuild_engine(&store, config.clone(), members.clone(), None)
                 .map_err(|e| AuditError::new("consensus replay", e.to_string()));
-            (replay, replay_governance(&sections.transactions, &genesis))
+            let governance =
+                replay::replay(&sections.orders, &sections.transactions, &leaves, &genesis);
+            (replay, governance)
         },
     );
     let (replay, governance) = replays;
     let replay = replay?;
     signatures?;
-    let (state, outcomes) = governance?;
-    compare_state(&state, &sections.state)?;
+    let replayed = governance?;
+    let state = &replayed.state;
+    compare_state(state, &sections.state)?;
+    say("checking certificates ...");
+    let validators = genesis
+        .validator_set()
+        .map_err(|e| AuditError::new("genesis", e.to_string()))?;
+    let findings = certificates::check(state, &replayed.checkpoints, &validators)?;
     say("checking equivocation evidence ...");
     let equivocations = verify_evidence(&sections.evidence, &members, &config.event_limits)?;
     let now = sections
@@ -105,12 +115,15 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
         events_ordered: replay.events_checked,
         transactions: chain.transactions,
         chain_head: chain.chain_head,
-        merkle_root: transaction_merkle_root(&sections.transactions),
-        outcomes,
+        merkle_root: merkle::root(&leaves),
+        outcomes: replayed.outcomes.clone(),
         state_entries: state.len() as u64,
-        elections: elections(&state, now)?,
-        proposals: proposals(&state, now)?,
+        elections: elections(state, now, &sections.transactions, &findings.certificates)?,
+        proposals: proposals(state, now)?,
         equivocations,
+        checkpoints: replayed.checkpoints.len() as u64,
+        certificates: findings.certificates,
+        disagreeing_checkpoint_signatures: findings.disagreeing,
     })
 }
 
@@ -330,14 +343,13 @@ fn verify_envelopes(
     })
 }
 
-/// The RFC 6962 Merkle root (blake3) over the transaction order; a leaf is a transaction
-/// record without its running hash (event, position, consensus timestamp, envelope).
-pub fn transaction_merkle_root(transactions: &[(u64, TransactionRecord)]) -> [u8; 32] {
-    let leaves: Vec<_> = transactions
+/// The RFC 6962 leaf hashes (blake3) of the transaction order; a leaf is a transaction record
+/// without its running hash (event, position, consensus timestamp, envelope).
+pub fn transaction_leaves(transactions: &[(u64, TransactionRecord)]) -> Vec<merkle::Hash> {
+    transactions
         .par_iter()
         .map(|(_, record)| merkle::leaf_hash(&record.unhashed_encoding()))
-        .collect();
-    merkle::root(&leaves)
+        .collect()
 }
 
 /// Governance state: key to value.
@@ -345,58 +357,6 @@ pub type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// Outcome counts by reason name ("applied" for applied transactions).
 pub type Outcomes = BTreeMap<String, u64>;
-
-/// Applies every transaction in order, as each validator did.
-fn replay_governance(
-    transactions: &[(u64, TransactionRecord)],
-    genesis: &Genesis,
-) -> Result<(State, Outcomes), AuditError> {
-    let config = genesis
-        .governance_config()
-        .map_err(|e| AuditError::new("genesis", e.to_string()))?;
-    let governance = Governance::new(config);
-    let mut state = BTreeMap::new();
-    let mut outcomes = Outcomes::new();
-    let mut seen: HashSet<TxId> = HashSet::new();
-    for chunk in transactions.chunks(GOVERNANCE_CHUNK) {
-        let mut overlay = Overlay::new(&state);
-        for (index, record) in chunk {
-            let envelope = Envelope::decode(&record.payload)
-                .map_err(|e| AuditError::new(format!("transaction {index}"), e.to_string()))?;
-            let id = envelope.id();
-            let context = TxContext {
-                index: *index,
-                tx_id: id.0,
-                signer: envelope.signer,
-                consensus_ns: record.consensus_timestamp_ns,
-            };
-            let name = if seen.insert(id) {
-                match governance.apply(&mut overlay, &context, &envelope.payload) {
-                    Ok(Ok(_)) => "applied".to_string(),
-                    Ok(Err(rejection)) => rejection.reason.name().to_string(),
-                    Err(e) => {
-                        return Err(AuditError::new(
-                            format!("transaction {index}"),
-                            e.to_string(),
-                        ))
-                    }
-                }
-            } else {
-                governance.reject_duplicate(&mut overlay, &context);
-                "duplicate_transaction".to_string()
-            };
-            *outcomes.entry(name).or_default() += 1;
-        }
-        let writes = overlay.into_writes();
-        for (key, value) in writes {
-            match value {
-                Some(value) => state.insert(key, value),
-                None => state.remove(&key),
-            };
-        }
-    }
-    Ok((state, outcomes))
-}
 
 /// The validator's governance state must be exactly the recomputed one.
 fn compare_state(recomputed: &State, exported: &[(Vec<u8>, Vec<u8>)]) -> Result<(), AuditError> {
@@ -468,7 +428,12 @@ fn verify_evidence(
         .collect()
 }
 
-fn elections(state: &State, now: u64) -> Result<Vec<ElectionResult>, AuditError> {
+fn elections(
+    state: &State,
+    now: u64,
+    transactions: &[(u64, TransactionRecord)],
+    certificates: &[CertificateSummary],
+) -> Result<Vec<ElectionResult>, AuditError> {
     let decode_error =
         |key: &[u8], e: String| AuditError::new(format!("state {}", show_key(key)), e);
     let mut out = Vec::new();
@@ -482,9 +447,11 @@ fn elections(state: &State, now: u64) -> Result<Vec<ElectionResult>, AuditError>
         let tally: votegraph_gateway::governance::tally::Tally =
             codec::decode(state.get(&tally_key).map(Vec::as_slice).unwrap_or_default())
                 .map_err(|e| decode_error(&tally_key, e.to_string()))?;
+        let status = record.status_at(now);
         out.push(ElectionResult {
+            certified_by: certified_close(&record, status, transactions, certificates),
             election_id: record.election_id.clone(),
-            status: record.status_at(now).name().to_string(),
+            status: status.name().to_string(),
             ballots_counted: tally.ballots,
             tally: tally.to_json(),
         });
@@ -514,4 +481,29 @@ fn proposals(state: &State, now: u64) -> Result<Vec<ProposalResult>, AuditError>
         });
     }
     Ok(out)
+}
+
+/// The first certificate covering a closed election's close: the closing transaction, or for
+/// a scheduled close the first transaction ordered at or after the close time. Ballots after
+/// the close are refused, so that certificate's state root pins the final tally.
+fn certified_close(
+    record: &ElectionRecord,
+    status: ElectionStatus,
+    transactions: &[(u64, TransactionRecord)],
+    certificates: &[CertificateSummary],
+) -> Option<CertifiedAt> {
+    if !matches!(status, ElectionStatus::Closed | ElectionStatus::Tallied) {
+        return None;
+    }
+    let closed_ns = record.closed_ns.or(record.close_at_ns)?;
+    let close_index =
+        transactions.partition_point(|(_, t)| t.consensus_timestamp_ns < closed_ns) as u64;
+    certificates
+        .iter()
+        .find(|c| c.next_index > close_index)
+        .map(|c| CertifiedAt {
+            round: c.round,
+            next_index: c.next_index,
+            close_index,
+        })
 }

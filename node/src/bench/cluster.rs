@@ -27,6 +27,7 @@ pub struct ClusterSpec {
     pub fsync: bool,
     /// Give every validator a client TLS listener (ports after the gRPC ports).
     pub tls: bool,
+    pub checkpoint_interval_rounds: u64,
 }
 
 pub struct Cluster {
@@ -66,6 +67,7 @@ impl Cluster {
             fsync: spec.fsync,
             admins: 3,
             admin_threshold: 2,
+            checkpoint_interval_rounds: spec.checkpoint_interval_rounds,
             tls_base_port: spec.tls.then(|| base_port + spec.validators as u16),
         })
         .map_err(fail)?;

@@ -102,6 +102,13 @@ impl GatewayClient {
             Action::CastBallot(_) => self.ballots.clone().cast_ballot(tx).await,
             Action::CreateProposal(_) => self.proposals.clone().create_proposal(tx).await,
             Action::VoteProposal(_) => self.proposals.clone().vote_proposal(tx).await,
+            Action::SignCheckpoint(_) => {
+                return Err(ClientError::Refused {
+                    code: tonic::Code::InvalidArgument,
+                    message: "validators sign checkpoints themselves; no gateway call takes them"
+                        .into(),
+                })
+            }
             Action::Admin(admin) => {
                 let mut e = self.elections.clone();
                 match admin {

@@ -1,22 +1,33 @@
-//! `votegraph audit export` and `votegraph audit verify`.
+//! `votegraph audit export`, `votegraph audit verify` and `votegraph audit verify-receipt`.
 
 use anyhow::Context;
 use clap::Subcommand;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use votegraph_gateway::ChainId;
 use votegraph_node::audit::export::export;
+use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::audit::verify::{verify, VerifyOptions};
+use votegraph_node::client::GatewayClient;
 use votegraph_node::genesis::Genesis;
 use votegraph_node::hex;
+use votegraph_proto::v1 as pb;
 use votegraph_storage::{RocksConfig, RocksStore};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Write a ledger (a validator's data directory, also while it runs, or a restored backup)
-    /// as one portable audit file.
+    /// Write a ledger (a validator's data directory, also while it runs, or a restored backup;
+    /// or a running validator's ledger over its gateway) as one portable audit file.
     Export {
-        #[arg(long)]
-        data: PathBuf,
+        #[arg(long, required_unless_present = "gateway")]
+        data: Option<PathBuf>,
+        /// A running validator's gRPC address (e.g. http://10.0.0.5:7100), instead of --data.
+        #[arg(long, conflicts_with_all = ["data", "genesis"])]
+        gateway: Option<String>,
+        /// PEM certificate authority to trust for an https:// gateway.
+        #[arg(long, requires = "gateway")]
+        tls_ca: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
         /// The genesis file, for a ledger that does not hold its own.
@@ -36,11 +47,36 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check a saved ballot receipt offline: its certificate's signatures against the genesis
+    /// validator set, and its Merkle path to the certified transaction root. Exit code 0 only
+    /// if it holds.
+    VerifyReceipt {
+        receipt: PathBuf,
+        /// The genesis file, obtained from a trusted source.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(command: AuditCommand) -> ExitCode {
     match command {
-        AuditCommand::Export { data, out, genesis } => crate::commands::report(|| {
+        AuditCommand::Export {
+            data: None,
+            gateway: Some(gateway),
+            tls_ca,
+            out,
+            ..
+        } => crate::commands::report(|| export_over_gateway(&gateway, tls_ca.as_deref(), &out)),
+        AuditCommand::Export { data: None, .. } => fail("give --data DIR or --gateway ADDRESS"),
+        AuditCommand::Export {
+            data: Some(data),
+            out,
+            genesis,
+            ..
+        } => crate::commands::report(|| {
             let store = RocksStore::open_read_only(&data, &RocksConfig::default())
                 .with_context(|| format!("opening the ledger in {}", data.display()))?;
             let genesis = match genesis {
@@ -69,6 +105,89 @@ pub fn run(command: AuditCommand) -> ExitCode {
             genesis,
             json,
         } => verify_file(file, genesis_hash, genesis, json),
+        AuditCommand::VerifyReceipt {
+            receipt,
+            genesis,
+            json,
+        } => verify_receipt(&receipt, &genesis, json),
+    }
+}
+
+/// Streams a running validator's export into `out` (a new file, removed if the stream fails).
+fn export_over_gateway(address: &str, tls_ca: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    let ca = match tls_ca {
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+        }
+        None => None,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| format!("creating {} (it must not exist)", out.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let received = runtime.block_on(async {
+        let client = GatewayClient::with_tls(address, ChainId([0; 32]), ca.as_deref())?;
+        let mut stream = client
+            .ledger
+            .clone()
+            .export_ledger(pb::ExportLedgerRequest {})
+            .await?
+            .into_inner();
+        let mut bytes = 0u64;
+        while let Some(chunk) = stream.message().await? {
+            file.write_all(&chunk.data)?;
+            bytes += chunk.data.len() as u64;
+        }
+        file.sync_all()?;
+        anyhow::Ok(bytes)
+    });
+    match received {
+        Ok(bytes) => {
+            println!("exported {bytes} bytes from {address} to {}", out.display());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(out);
+            Err(e.context(format!("exporting from {address}")))
+        }
+    }
+}
+
+fn verify_receipt(receipt: &Path, genesis: &Path, json: bool) -> ExitCode {
+    let checked = || -> anyhow::Result<_> {
+        let validators = Genesis::load(genesis)?.validator_set()?;
+        let text = std::fs::read_to_string(receipt)
+            .with_context(|| format!("reading {}", receipt.display()))?;
+        let file: ReceiptFile = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a receipt file", receipt.display()))?;
+        Ok(file.verify(&validators)?)
+    };
+    match checked() {
+        Ok(report) if json => {
+            let text = serde_json::to_string_pretty(&report).expect("report serializes");
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            println!(
+                "receipt OK: transaction {} ({}, signer {}) is at index {} of the order that validators with weight {} of {} certified at round {} ({} transactions, state root {})",
+                r.tx_id,
+                r.kind,
+                r.signer,
+                r.index,
+                r.signed_weight,
+                r.total_weight,
+                r.certified_round,
+                r.certified_transactions,
+                r.state_root
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("receipt verification FAILED: {e:#}")),
     }
 }
 

@@ -69,6 +69,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             wan: args.wan.clone(),
             fsync: !args.no_fsync,
             tls: false,
+            checkpoint_interval_rounds: 100,
         },
     )?;
     let count = (args.rate * args.duration) as usize;

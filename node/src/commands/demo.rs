@@ -44,6 +44,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         wan: "lan".into(),
         fsync: true,
         tls: false,
+        checkpoint_interval_rounds: 100,
     };
     let mut cluster = Cluster::launch(&exe, &out, &spec, demo::unlimited_gateways()).await?;
     let result = async {

@@ -4,11 +4,12 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use votegraph_gateway::governance::action::*;
 use votegraph_gateway::governance::manifest::parse_definition;
 use votegraph_gateway::ChainId;
+use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::client::{self, ballot, roll, GatewayClient};
 use votegraph_node::genesis::Genesis;
 use votegraph_node::{hex, keys};
@@ -161,6 +162,10 @@ pub enum BallotCommand {
     Receipt {
         #[arg(long)]
         tx: String,
+        /// Also save the receipt with its inclusion proof and certificate (JSON), checked
+        /// against --genesis first, for `votegraph audit verify-receipt`.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -219,6 +224,28 @@ fn block_on(body: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
             .build()?;
         runtime.block_on(body)
     })
+}
+
+/// Writes the receipt file after checking it as `audit verify-receipt` will.
+fn save_receipt(conn: &Connection, receipt: &pb::Receipt, out: &Path) -> anyhow::Result<()> {
+    let Some(genesis) = &conn.genesis else {
+        bail!("--out needs --genesis FILE: the receipt is checked against its validator set");
+    };
+    let genesis = Genesis::load(genesis)?;
+    let file = ReceiptFile::from_receipt(&genesis.chain_id, receipt)?;
+    let report = file.verify(&genesis.validator_set()?)?;
+    let json = serde_json::to_string_pretty(&file).expect("a receipt serializes");
+    std::fs::write(out, json + "\n").with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "receipt saved to {}: transaction {} is in the order certified at round {} ({} transactions, weight {} of {})",
+        out.display(),
+        report.index,
+        report.certified_round,
+        report.certified_transactions,
+        report.signed_weight,
+        report.total_weight
+    );
+    Ok(())
 }
 
 fn print_receipt(receipt: &pb::Receipt) -> anyhow::Result<()> {
@@ -391,7 +418,7 @@ pub fn roll(command: RollCommand, conn: Connection) -> ExitCode {
 pub fn ballot(command: BallotCommand, conn: Connection) -> ExitCode {
     block_on(async move {
         match command {
-            BallotCommand::Receipt { tx } => {
+            BallotCommand::Receipt { tx, out } => {
                 let id = hex::decode_array::<32>(&tx).map_err(anyhow::Error::msg)?;
                 let receipt = conn
                     .client()?
@@ -399,8 +426,12 @@ pub fn ballot(command: BallotCommand, conn: Connection) -> ExitCode {
                     .get_receipt(pb::GetReceiptRequest {
                         tx_id: id.to_vec().into(),
                     })
-                    .await?;
-                print_receipt(&receipt.into_inner())
+                    .await?
+                    .into_inner();
+                if let Some(out) = out {
+                    save_receipt(&conn, &receipt, &out)?;
+                }
+                print_receipt(&receipt)
             }
             BallotCommand::Cast {
                 election,

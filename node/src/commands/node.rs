@@ -50,6 +50,10 @@ pub struct TestnetArgs {
     /// How many distinct administrators must approve each administrative action.
     #[arg(long, default_value_t = 2)]
     admin_threshold: u32,
+    /// Validators sign a checkpoint at least this many rounds apart (and at every election
+    /// close and tally publication).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_interval_rounds: u64,
     /// Also serve clients over TLS on this port of validator 0 (base + i), with certificates
     /// from a new private CA (`ca.pem` in --out; clients pass it as --tls-ca).
     #[arg(long)]
@@ -93,6 +97,7 @@ pub fn testnet(args: TestnetArgs) -> ExitCode {
             fsync: !args.no_fsync,
             admins: args.admins,
             admin_threshold: args.admin_threshold,
+            checkpoint_interval_rounds: args.checkpoint_interval_rounds,
             tls_base_port: args.tls_base_port,
         };
         let genesis = testnet::create(&spec)?;

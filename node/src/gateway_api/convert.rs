@@ -55,6 +55,7 @@ pub fn receipt(f: &Finalized, tx_hash: [u8; 32]) -> pb::Receipt {
         reject_code,
         reject_reason,
         detail: f.outcome.detail().to_string(),
+        inclusion: None,
     }
 }
 

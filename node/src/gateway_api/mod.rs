@@ -8,7 +8,9 @@
 //! early rule check is advisory: the order decides, and a transaction that the state changed
 //! under is still rejected on apply, with its reason recorded.
 
+mod certified;
 pub mod convert;
+mod export;
 mod ledger;
 mod queries;
 mod services;
@@ -19,6 +21,7 @@ use crate::config::GatewaySection;
 use crate::finality;
 use crate::ledger_state::LedgerState;
 use crate::pool::AdmitError;
+use crate::proofs::LedgerTree;
 use crate::shared::Shared;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
@@ -42,6 +45,8 @@ pub struct Gateway {
     pub chain: ChainId,
     pub payload_bytes_max: usize,
     pub waiters: Arc<Waiters>,
+    /// Chunk roots of the transaction tree, for inclusion and consistency proofs.
+    tree: LedgerTree,
     key_limits: Mutex<RateLimiter<[u8; 32]>>,
     connection_limits: Mutex<RateLimiter<SocketAddr>>,
     finality_wait: Duration,
@@ -65,6 +70,7 @@ impl Gateway {
             chain,
             payload_bytes_max,
             waiters,
+            tree: LedgerTree::default(),
             key_limits: Mutex::new(RateLimiter::new(
                 config.key_rate_per_s,
                 config.key_burst.max(1.0),

@@ -127,9 +127,8 @@ impl Gateway {
             .into_iter()
             .next()
             .ok_or_else(|| internal("a final transaction is missing from the ledger"))?;
-        Ok(convert::receipt(
-            &found,
-            *blake3::hash(&record.payload).as_bytes(),
-        ))
+        let mut receipt = convert::receipt(&found, *blake3::hash(&record.payload).as_bytes());
+        receipt.inclusion = self.inclusion(found.index)?;
+        Ok(receipt)
     }
 }

@@ -1,6 +1,6 @@
 //! The `votegraph.v1` service traits, each a thin layer over [`Gateway`].
 
-use super::{ledger, Gateway};
+use super::{export, ledger, Gateway};
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -107,10 +107,23 @@ impl Proposals for ProposalsApi {
 }
 
 type Records = Pin<Box<dyn Stream<Item = Result<pb::FinalizedRecord, Status>> + Send>>;
+type ExportChunks = Pin<Box<dyn Stream<Item = Result<pb::ExportChunk, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Ledger for LedgerApi {
     type StreamFinalizedStream = Records;
+    type ExportLedgerStream = ExportChunks;
+
+    async fn export_ledger(
+        &self,
+        r: Request<pb::ExportLedgerRequest>,
+    ) -> Reply<Self::ExportLedgerStream> {
+        self.0.limit_connection(r.remote_addr())?;
+        let slot = self.0.stream_slot()?;
+        let (tx, rx) = mpsc::channel(4);
+        export::stream(Arc::clone(&self.0), tx, slot);
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
 
     async fn stream_finalized(
         &self,
@@ -121,5 +134,21 @@ impl Ledger for LedgerApi {
         let (tx, rx) = mpsc::channel(256);
         ledger::stream(Arc::clone(&self.0), r.into_inner().from_index, tx, slot);
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_certificate(
+        &self,
+        r: Request<pb::GetCertificateRequest>,
+    ) -> Reply<pb::CertificateReply> {
+        query(&self.0, r, |q| self.0.get_certificate(q.covering_index))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        r: Request<pb::GetConsistencyProofRequest>,
+    ) -> Reply<pb::ConsistencyProof> {
+        query(&self.0, r, |q| {
+            self.0.get_consistency_proof(q.old_size, q.new_size)
+        })
     }
 }

@@ -4,6 +4,10 @@
 //! is at its index under a root; consistency proofs show a later root extends an earlier one.
 //! Both verifiers are the RFC 9162 algorithms (sections 2.1.3.2 and 2.1.4.2).
 
+mod frontier;
+
+pub use frontier::Frontier;
+
 pub type Hash = [u8; 32];
 
 pub fn leaf_hash(leaf: &[u8]) -> Hash {
@@ -26,10 +30,39 @@ pub fn empty_root() -> Hash {
     *blake3::hash(&[]).as_bytes()
 }
 
+/// The leaf hash of one governance state entry: the key's length (u32, big-endian), the key,
+/// the value. State roots are trees over these, in key order.
+pub fn state_leaf_hash(key: &[u8], value: &[u8]) -> Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&[0x00]);
+    hasher.update(&(key.len() as u32).to_be_bytes());
+    hasher.update(key);
+    hasher.update(value);
+    *hasher.finalize().as_bytes()
+}
+
 /// The largest power of two smaller than `n` (n >= 2).
-fn split(n: usize) -> usize {
+pub fn split(n: usize) -> usize {
     debug_assert!(n >= 2);
     1 << (usize::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// Where proofs get the roots of subtrees: leaf hashes in memory, or a ledger read in chunks.
+pub trait SubtreeRoots {
+    type Error;
+    /// The root over leaves `lo..hi`. Proofs ask only for subtrees of the RFC 6962 shape:
+    /// `lo` is a multiple of the largest power of two not above `hi - lo`.
+    fn subtree_root(&mut self, lo: u64, hi: u64) -> Result<Hash, Self::Error>;
+}
+
+/// Leaf hashes in memory.
+pub struct Slice<'a>(pub &'a [Hash]);
+
+impl SubtreeRoots for Slice<'_> {
+    type Error = std::convert::Infallible;
+    fn subtree_root(&mut self, lo: u64, hi: u64) -> Result<Hash, Self::Error> {
+        Ok(root(&self.0[lo as usize..hi as usize]))
+    }
 }
 
 /// The root over leaf hashes `leaves`.
@@ -47,20 +80,37 @@ pub fn root(leaves: &[Hash]) -> Hash {
 /// The audit path of leaf `index` (RFC 6962 PATH), bottom first.
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
     assert!(index < leaves.len(), "the proven leaf is in the tree");
-    let n = leaves.len();
-    if n == 1 {
-        return Vec::new();
+    let Ok(path) = inclusion_proof_from(&mut Slice(leaves), leaves.len() as u64, index as u64);
+    path
+}
+
+/// [`inclusion_proof`] over a tree of `size` leaves whose subtree roots come from `source`.
+pub fn inclusion_proof_from<S: SubtreeRoots>(
+    source: &mut S,
+    size: u64,
+    index: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    assert!(index < size, "the proven leaf is in the tree");
+    path(source, index, 0, size)
+}
+
+fn path<S: SubtreeRoots>(
+    source: &mut S,
+    index: u64,
+    lo: u64,
+    hi: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    if hi - lo == 1 {
+        return Ok(Vec::new());
     }
-    let k = split(n);
-    if index < k {
-        let mut path = inclusion_proof(&leaves[..k], index);
-        path.push(root(&leaves[k..]));
-        path
+    let k = split((hi - lo) as usize) as u64;
+    let (mut proof, sibling) = if index < lo + k {
+        (path(source, index, lo, lo + k)?, (lo + k, hi))
     } else {
-        let mut path = inclusion_proof(&leaves[k..], index - k);
-        path.push(root(&leaves[..k]));
-        path
-    }
+        (path(source, index, lo + k, hi)?, (lo, lo + k))
+    };
+    proof.push(source.subtree_root(sibling.0, sibling.1)?);
+    Ok(proof)
 }
 
 /// Whether `proof` shows `leaf` at `index` in the tree of `size` leaves with root `root`.
@@ -94,32 +144,45 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 /// The proof that the tree of the first `old_size` leaves is a prefix of `leaves` (RFC 6962
 /// SUBPROOF). Empty when the sizes are equal.
 pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
-    assert!(
-        old_size >= 1 && old_size <= leaves.len(),
-        "a non-empty prefix"
-    );
-    subproof(old_size, leaves, true)
+    let Ok(proof) =
+        consistency_proof_from(&mut Slice(leaves), old_size as u64, leaves.len() as u64);
+    proof
 }
 
-fn subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
-    let n = leaves.len();
+/// [`consistency_proof`] between trees of `old_size` and `new_size` leaves whose subtree roots
+/// come from `source`.
+pub fn consistency_proof_from<S: SubtreeRoots>(
+    source: &mut S,
+    old_size: u64,
+    new_size: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    assert!(old_size >= 1 && old_size <= new_size, "a non-empty prefix");
+    subproof(source, old_size, 0, new_size, true)
+}
+
+fn subproof<S: SubtreeRoots>(
+    source: &mut S,
+    m: u64,
+    lo: u64,
+    hi: u64,
+    complete: bool,
+) -> Result<Vec<Hash>, S::Error> {
+    let n = hi - lo;
     if m == n {
-        return if complete {
+        return Ok(if complete {
             Vec::new()
         } else {
-            vec![root(leaves)]
-        };
+            vec![source.subtree_root(lo, hi)?]
+        });
     }
-    let k = split(n);
-    if m <= k {
-        let mut proof = subproof(m, &leaves[..k], complete);
-        proof.push(root(&leaves[k..]));
-        proof
+    let k = split(n as usize) as u64;
+    let (mut proof, sibling) = if m <= k {
+        (subproof(source, m, lo, lo + k, complete)?, (lo + k, hi))
     } else {
-        let mut proof = subproof(m - k, &leaves[k..], false);
-        proof.push(root(&leaves[..k]));
-        proof
-    }
+        (subproof(source, m - k, lo + k, hi, false)?, (lo, lo + k))
+    };
+    proof.push(source.subtree_root(sibling.0, sibling.1)?);
+    Ok(proof)
 }
 
 /// Whether `proof` shows the tree of `old_size` leaves with `old_root` is a prefix of the tree
