@@ -167,9 +167,55 @@ async fn an_operator_runs_an_election_with_the_command_line() {
         1
     );
     assert_eq!(tally["status"], "tallied");
+    check_receipt_file(&cli, dir.path(), &cast);
     let listed = cli.ok(&["election", "list"]);
     assert!(
         listed.contains(ELECTION) && listed.contains("tallied") && listed.contains("2 ballots"),
         "{listed}"
     );
+}
+
+/// A voter saves the receipt of the ballot cast with `cast_output` and checks it offline; a
+/// changed receipt fails the check.
+fn check_receipt_file(cli: &Cli, dir: &Path, cast_output: &str) {
+    let tx = cast_output
+        .split("tx ")
+        .nth(1)
+        .and_then(|rest| rest.get(..64))
+        .unwrap_or_else(|| panic!("no tx id in {cast_output}"));
+    let file = dir.join("receipt.json");
+    let path = file.to_str().unwrap();
+    // The receipt carries its proof once a certificate covers the ballot (the close's
+    // checkpoint is certified shortly after the close).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (saved, text) = cli.run(&["ballot", "receipt", "--tx", tx, "--out", path]);
+        if saved {
+            assert!(text.contains("receipt saved"), "{text}");
+            break;
+        }
+        assert!(text.contains("no certified checkpoint covers"), "{text}");
+        assert!(std::time::Instant::now() < deadline, "no certified receipt: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let genesis = cli.net.join("genesis.toml");
+    let verify = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_votegraph"))
+            .args(["audit", "verify-receipt", file, "--genesis"])
+            .arg(&genesis)
+            .output()
+            .unwrap()
+    };
+    let checked = verify(path);
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{said}");
+    assert!(said.contains("receipt OK") && said.contains(tx), "{said}");
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    let tampered = text.replacen("\"index\": ", "\"index\": 1", 1);
+    let bad = dir.join("tampered.json");
+    std::fs::write(&bad, tampered).unwrap();
+    let refused = verify(bad.to_str().unwrap());
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("receipt verification FAILED"));
 }

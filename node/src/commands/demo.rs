@@ -1,13 +1,16 @@
 //! `votegraph demo`: a local cluster runs a whole election through the gateways and reports
-//! the tally, the throughput and the finality figures.
+//! the tally, the throughput and the finality figures, the certificate covering the tally, and
+//! one voter's receipt checked offline.
 
 use anyhow::Context;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::client::GatewayClient;
-use votegraph_node::demo::{self, DemoSpec};
+use votegraph_node::audit::receipt::ReceiptFile;
+use votegraph_node::demo::{self, DemoReport, DemoSpec};
+use votegraph_node::genesis::Genesis;
 use votegraph_node::{hex, keys};
 
 #[derive(Args)]
@@ -68,6 +71,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .await;
     cluster.stop_all();
     let report = result?;
+    let receipt = save_sample_receipt(&out, &report)?;
     println!(
         "tally of {} (ElectionGuard sample manifest):",
         report.election_id
@@ -92,5 +96,27 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         hex::encode(&report.chain_head),
         report.as_of_index
     );
+    let certificate = &report.tally_certificate;
+    println!(
+        "tally certified     round {}, transactions 0..{}, signed by weight {} of {}",
+        certificate.round, certificate.next_index, certificate.weight, certificate.total_weight
+    );
+    println!(
+        "a voter's receipt   {} (checked offline: votegraph audit verify-receipt {} --genesis {})",
+        receipt.display(),
+        receipt.display(),
+        out.join("genesis.toml").display()
+    );
     Ok(())
+}
+
+/// Writes one voter's receipt beside the cluster, after checking it offline.
+fn save_sample_receipt(out: &Path, report: &DemoReport) -> anyhow::Result<PathBuf> {
+    let genesis = Genesis::load(&out.join("genesis.toml"))?;
+    let file = ReceiptFile::from_receipt(&genesis.chain_id, &report.sample_receipt)?;
+    file.verify(&genesis.validator_set()?)?;
+    let path = out.join("receipt.json");
+    let json = serde_json::to_string_pretty(&file).expect("a receipt serializes");
+    std::fs::write(&path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
