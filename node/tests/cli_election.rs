@@ -195,7 +195,10 @@ fn check_receipt_file(cli: &Cli, dir: &Path, cast_output: &str) {
             break;
         }
         assert!(text.contains("no certified checkpoint covers"), "{text}");
-        assert!(std::time::Instant::now() < deadline, "no certified receipt: {text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no certified receipt: {text}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let genesis = cli.net.join("genesis.toml");

@@ -2,6 +2,7 @@
 //! node and no network, re-checking everything a validator computed.
 
 pub mod certificates;
+pub mod consistency;
 pub mod export;
 pub mod format;
 pub mod receipt;

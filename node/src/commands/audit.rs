@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use votegraph_gateway::ChainId;
+use votegraph_node::audit::consistency;
 use votegraph_node::audit::export::export;
 use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::audit::verify::{verify, VerifyOptions};
@@ -46,6 +47,26 @@ pub enum AuditCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Check that the certified order covering transaction --to extends the one covering
+    /// transaction --from: both certificates against the genesis validator set, and the
+    /// running validator's consistency proof between their transaction roots.
+    Consistency {
+        /// A running validator's gRPC address.
+        #[arg(long)]
+        gateway: String,
+        /// PEM certificate authority to trust for an https:// gateway.
+        #[arg(long)]
+        tls_ca: Option<PathBuf>,
+        /// The genesis file, obtained from a trusted source.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A transaction index the earlier certificate covers.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// A transaction index the later certificate covers.
+        #[arg(long)]
+        to: u64,
     },
     /// Check a saved ballot receipt offline: its certificate's signatures against the genesis
     /// validator set, and its Merkle path to the certified transaction root. Exit code 0 only
@@ -105,6 +126,28 @@ pub fn run(command: AuditCommand) -> ExitCode {
             genesis,
             json,
         } => verify_file(file, genesis_hash, genesis, json),
+        AuditCommand::Consistency {
+            gateway,
+            tls_ca,
+            genesis,
+            from,
+            to,
+        } => crate::commands::report(|| {
+            let ca = match &tls_ca {
+                Some(path) => Some(
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let validators = Genesis::load(&genesis)?.validator_set()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let client = GatewayClient::with_tls(&gateway, ChainId([0; 32]), ca.as_deref())?;
+            let checked = runtime.block_on(consistency::check(&client, &validators, from, to))?;
+            println!("{checked}");
+            Ok(())
+        }),
         AuditCommand::VerifyReceipt {
             receipt,
             genesis,
