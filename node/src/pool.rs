@@ -82,9 +82,7 @@ impl Pool {
 
     pub fn admit(&mut self, id: TxId, bytes: Vec<u8>, now: Instant) -> Result<(), AdmitError> {
         self.precheck(&id, bytes.len())?;
-        self.queued_bytes += bytes.len();
-        self.known.insert(id, now);
-        self.queue.push_back(Pending {
+        self.enqueue(Pending {
             id,
             bytes,
             admitted: now,
@@ -99,14 +97,20 @@ impl Pool {
         if self.known.contains_key(&id) || self.carried.contains_key(&id) {
             return Err(AdmitError::Duplicate(id.to_hex()));
         }
-        self.queued_bytes += bytes.len();
-        self.known.insert(id, now);
-        self.queue.push_front(Pending {
+        self.enqueue(Pending {
             id,
             bytes,
             admitted: now,
         });
+        self.queue.rotate_right(1); // the one just added goes first
         Ok(())
+    }
+
+    /// Adds `pending` at the back of the queue.
+    fn enqueue(&mut self, pending: Pending) {
+        self.queued_bytes += pending.bytes.len();
+        self.known.insert(pending.id, pending.admitted);
+        self.queue.push_back(pending);
     }
 
     /// Oldest-first transactions for the next event, at most `count_max` of them and

@@ -14,45 +14,26 @@ use votegraph_node::audit::format::{ExportReader, ExportWriter, Frame};
 use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::audit::verify::{verify, VerifyOptions};
 use votegraph_node::audit::AuditError;
-use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
+use votegraph_node::bench::cluster::Cluster;
 use votegraph_node::client::GatewayClient;
-use votegraph_node::demo::{self, DemoSpec};
 use votegraph_node::genesis::Genesis;
-use votegraph_node::keys;
 use votegraph_proto::v1 as pb;
 use votegraph_storage::{RocksConfig, RocksStore, Store};
+
+mod common;
+
+use common::{election_cluster, export_over_gateway, ElectionCluster};
 
 const FLIPS: u64 = 300;
 
 /// Runs a 40-voter election on a 4-validator cluster, stops it, and exports validator 0.
 async fn exported_election(dir: &Path) -> (Vec<u8>, [u8; 32]) {
     let net = dir.join("net");
-    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    let spec = ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
-        checkpoint_interval_rounds: 20,
-    };
-    let mut cluster = Cluster::launch(exe, &net, &spec, demo::unlimited_gateways())
-        .await
-        .unwrap();
-    let gateways: Vec<_> = cluster
-        .addresses
-        .iter()
-        .map(|a| GatewayClient::new(a, cluster.chain).unwrap())
-        .collect();
-    let admins: Vec<_> = (1..=2)
-        .map(|i| keys::read(&net.join(format!("admin-{i}.key"))).unwrap())
-        .collect();
-    let spec = DemoSpec {
-        voters: 40,
-        concurrency: 16,
-        seed: 3,
-        progress: false,
-    };
-    demo::run(&gateways, &admins, &spec).await.unwrap();
+    let ElectionCluster {
+        mut cluster,
+        gateways,
+        ..
+    } = election_cluster(&net, 40, 3).await;
     let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
     check_certified_receipts(&cluster, &gateways[0], &genesis, &net).await;
     cluster.stop_all();
@@ -151,17 +132,7 @@ async fn check_certified_receipts(
     assert!(rerooted.verify(&validators).is_err(), "a changed root");
 
     // A running validator's export over its gateway: one consistent snapshot that verifies.
-    let mut stream = gateway
-        .ledger
-        .clone()
-        .export_ledger(pb::ExportLedgerRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let mut exported = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        exported.extend_from_slice(&chunk.data);
-    }
+    let exported = export_over_gateway(gateway).await;
     let options = VerifyOptions {
         trusted_genesis_hash: Some(genesis.hash()),
         progress: false,

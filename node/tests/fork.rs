@@ -8,16 +8,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_stream::wrappers::ReceiverStream;
 use votegraph_consensus::{MemberId, UncheckedEvent, VerifiedEvent};
 use votegraph_node::audit::verify::{verify, VerifyOptions};
-use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
-use votegraph_node::client::GatewayClient;
-use votegraph_node::demo::{self, DemoSpec};
 use votegraph_node::genesis::Genesis;
 use votegraph_node::gossip::auth::sign_hello;
 use votegraph_node::keys;
 use votegraph_proto::gossip::v1::gossip_client::GossipClient;
 use votegraph_proto::gossip::v1::{sync_frame::Frame, Done, EventBatch, SyncFrame};
-use votegraph_proto::v1 as pb;
 use votegraph_storage::{RocksConfig, RocksStore, Store};
+
+mod common;
+
+use common::{election_cluster, export_over_gateway, ElectionCluster};
 
 const FORKER: u32 = 3;
 
@@ -105,32 +105,11 @@ fn evidence_held(net: &Path) -> bool {
 async fn an_export_from_a_cluster_with_a_forking_validator_verifies_and_lists_the_fork() {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
-    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    let spec = ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
-        checkpoint_interval_rounds: 20,
-    };
-    let mut cluster = Cluster::launch(exe, &net, &spec, demo::unlimited_gateways())
-        .await
-        .unwrap();
-    let gateways: Vec<_> = cluster
-        .addresses
-        .iter()
-        .map(|a| GatewayClient::new(a, cluster.chain).unwrap())
-        .collect();
-    let admins: Vec<_> = (1..=2)
-        .map(|i| keys::read(&net.join(format!("admin-{i}.key"))).unwrap())
-        .collect();
-    let demo_spec = DemoSpec {
-        voters: 12,
-        concurrency: 4,
-        seed: 8,
-        progress: false,
-    };
-    demo::run(&gateways, &admins, &demo_spec).await.unwrap();
+    let ElectionCluster {
+        mut cluster,
+        gateways,
+        ..
+    } = election_cluster(&net, 12, 8).await;
     cluster.kill(FORKER as usize);
 
     let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
@@ -153,17 +132,7 @@ async fn an_export_from_a_cluster_with_a_forking_validator_verifies_and_lists_th
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let mut stream = gateways[0]
-        .ledger
-        .clone()
-        .export_ledger(pb::ExportLedgerRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let mut exported = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        exported.extend_from_slice(&chunk.data);
-    }
+    let exported = export_over_gateway(&gateways[0]).await;
     cluster.stop_all();
     let options = VerifyOptions {
         trusted_genesis_hash: Some(genesis.hash()),

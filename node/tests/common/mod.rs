@@ -1,0 +1,70 @@
+//! What the cluster tests share: a 4-validator election cluster with its gateways and two
+//! administrators, and a running validator's export over its gateway.
+#![allow(dead_code)]
+
+use ed25519_dalek::SigningKey;
+use std::path::Path;
+use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
+use votegraph_node::client::GatewayClient;
+use votegraph_node::demo::{self, DemoSpec};
+use votegraph_node::keys;
+use votegraph_proto::v1 as pb;
+
+pub struct ElectionCluster {
+    pub cluster: Cluster,
+    pub gateways: Vec<GatewayClient>,
+    /// Two of the three administrators: the threshold.
+    pub admins: Vec<SigningKey>,
+}
+
+/// Launches 4 validators in `net` (checkpoints every 20 rounds) and runs the demo election
+/// with `voters` voters, from `seed`.
+pub async fn election_cluster(net: &Path, voters: u64, seed: u64) -> ElectionCluster {
+    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
+    let spec = ClusterSpec {
+        validators: 4,
+        wan: "lan".into(),
+        fsync: true,
+        tls: false,
+        checkpoint_interval_rounds: 20,
+    };
+    let cluster = Cluster::launch(exe, net, &spec, demo::unlimited_gateways())
+        .await
+        .unwrap();
+    let gateways: Vec<_> = cluster
+        .addresses
+        .iter()
+        .map(|a| GatewayClient::new(a, cluster.chain).unwrap())
+        .collect();
+    let admins: Vec<_> = (1..=2)
+        .map(|i| keys::read(&net.join(format!("admin-{i}.key"))).unwrap())
+        .collect();
+    let demo_spec = DemoSpec {
+        voters,
+        concurrency: 16,
+        seed,
+        progress: false,
+    };
+    demo::run(&gateways, &admins, &demo_spec).await.unwrap();
+    ElectionCluster {
+        cluster,
+        gateways,
+        admins,
+    }
+}
+
+/// The audit export a running validator streams over its gateway.
+pub async fn export_over_gateway(gateway: &GatewayClient) -> Vec<u8> {
+    let mut stream = gateway
+        .ledger
+        .clone()
+        .export_ledger(pb::ExportLedgerRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut exported = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        exported.extend_from_slice(&chunk.data);
+    }
+    exported
+}
