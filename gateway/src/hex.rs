@@ -8,8 +8,8 @@ pub fn encode(bytes: &[u8]) -> String {
 /// Bytes from hex (an even number of digits), or a message saying what is wrong.
 pub fn decode(text: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
-    if !text.is_ascii() {
-        return Err("not hex: non-ASCII characters".to_string());
+    if let Some(at) = text.find(|c: char| !c.is_ascii_hexdigit()) {
+        return Err(format!("not hex at position {at}"));
     }
     if !text.len().is_multiple_of(2) {
         return Err(format!("an odd number of hex digits ({})", text.len()));
@@ -45,5 +45,6 @@ mod tests {
         assert!(super::decode_array::<4>("0001ab").is_err());
         assert!(super::decode_array::<2>("zz00").is_err());
         assert!(super::decode_array::<2>("é00").is_err());
+        assert!(super::decode("+f").is_err(), "a sign is not a digit");
     }
 }

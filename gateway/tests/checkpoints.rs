@@ -203,3 +203,25 @@ fn signatures_of_checkpoints_older_than_the_latest_certificate_are_refused() {
         "a late signature of the certified checkpoint still counts"
     );
 }
+
+#[test]
+fn each_signature_of_a_validator_must_cover_more_transactions_than_its_last() {
+    let mut chain = Chain::new();
+    let keys = validator_keys();
+    chain.commit(&[(key(1), b"filler".to_vec()), (key(2), b"filler".to_vec())]);
+    let mut first = checkpoint(10);
+    first.next_index = 1;
+    sign(&mut chain, &keys[0], &first).unwrap();
+    let mut same_point = checkpoint(11);
+    same_point.next_index = 1;
+    let refused = sign(&mut chain, &keys[0], &same_point).unwrap_err();
+    assert_eq!(
+        refused.reason,
+        Reason::InvalidCheckpoint,
+        "{}",
+        refused.detail
+    );
+    let mut later = checkpoint(12);
+    later.next_index = 2;
+    sign(&mut chain, &keys[0], &later).unwrap();
+}

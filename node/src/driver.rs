@@ -492,13 +492,23 @@ impl Driver {
         }
     }
 
+    /// Whether one of this validator's events, not ordered yet, carries `transaction`.
+    fn carried_by_own_unordered_event(&self, transaction: &[u8]) -> bool {
+        self.engine.events_in_memory().iter().any(|e| {
+            e.creator() == self.settings.me
+                && self.engine.status(&e.id()).is_some_and(|s| !s.ordered)
+                && e.transactions().iter().any(|t| t == transaction)
+        })
+    }
+
     /// After a restart: the latest own checkpoint signature goes out again if it is not final.
     pub fn requeue_own_signature(&self) {
         match checkpoint::unordered_own_signature(self.store.as_ref()) {
-            Ok(Some((id, bytes))) => {
+            Ok(Some((id, bytes))) if !self.carried_by_own_unordered_event(&bytes) => {
                 info!(tx = %id.to_hex(), "checkpoint signature queued again after the restart");
                 self.queue_own_signature(id, bytes);
             }
+            Ok(Some(_)) => {}
             Ok(None) => {}
             Err(e) => {
                 error!(error = %e, "ledger read failed; stopping the validator");

@@ -115,19 +115,25 @@ impl Pool {
 
     /// Oldest-first transactions for the next event, at most `count_max` of them and
     /// `bytes_max` bytes in all (but always one, so that no transaction blocks the queue);
-    /// they stay known until final.
+    /// they stay known until final. Queued transactions that became final meanwhile (another
+    /// copy was ordered) are dropped, not carried again.
     pub fn take(&mut self, count_max: usize, bytes_max: usize) -> Vec<Pending> {
-        let mut count = 0;
+        let mut taken = Vec::new();
         let mut bytes = 0;
-        for p in self.queue.iter().take(count_max) {
-            if count > 0 && bytes + p.bytes.len() > bytes_max {
+        while taken.len() < count_max {
+            let Some(next) = self.queue.front() else {
+                break;
+            };
+            if !taken.is_empty() && bytes + next.bytes.len() > bytes_max {
                 break;
             }
-            bytes += p.bytes.len();
-            count += 1;
+            let p = self.queue.pop_front().expect("the front exists");
+            self.queued_bytes -= p.bytes.len();
+            if self.known.contains_key(&p.id) {
+                bytes += p.bytes.len();
+                taken.push(p);
+            }
         }
-        let taken: Vec<Pending> = self.queue.drain(..count).collect();
-        self.queued_bytes -= bytes;
         taken
     }
 
@@ -291,5 +297,22 @@ mod tests {
         );
         let taken = pool.take(1, 1_000);
         assert_eq!(taken[0].id, id(3));
+    }
+
+    #[test]
+    fn a_queued_transaction_that_became_final_is_not_taken_again() {
+        let mut pool = Pool::new(PoolLimits {
+            transactions_max: 10,
+            bytes_max: 1_000,
+        });
+        let now = Instant::now();
+        pool.admit(id(1), vec![0; 10], now).unwrap();
+        pool.admit(id(2), vec![0; 10], now).unwrap();
+        pool.finalized(&id(1));
+        let taken = pool.take(10, 1_000);
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].id, id(2));
+        assert!(pool.is_empty());
+        assert_eq!(pool.queued_bytes, 0);
     }
 }

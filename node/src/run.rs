@@ -63,6 +63,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         start_metrics(&config.node.metrics_listen)?;
     }
     let store = Arc::new(RocksStore::open(&config.node.data_dir, &config.rocks())?);
+    crate::gateway_api::export::remove_stale_exports(&config.node.data_dir);
     keep_genesis_in_ledger(store.as_ref(), &genesis)?;
     let engine_config = genesis.engine_config();
     let members = genesis.member_set()?;

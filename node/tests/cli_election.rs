@@ -168,6 +168,7 @@ async fn an_operator_runs_an_election_with_the_command_line() {
     );
     assert_eq!(tally["status"], "tallied");
     check_receipt_file(&cli, dir.path(), &cast);
+    check_live_export_and_consistency(&cli, dir.path());
     let listed = cli.ok(&["election", "list"]);
     assert!(
         listed.contains(ELECTION) && listed.contains("tallied") && listed.contains("2 ballots"),
@@ -221,4 +222,61 @@ fn check_receipt_file(cli: &Cli, dir: &Path, cast_output: &str) {
     let refused = verify(bad.to_str().unwrap());
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("receipt verification FAILED"));
+}
+
+/// An auditor exports the running cluster's ledger over a gateway and verifies it, and checks
+/// that the latest certified order extends the first.
+fn check_live_export_and_consistency(cli: &Cli, dir: &Path) {
+    let genesis = cli.net.join("genesis.toml");
+    let votegraph = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_votegraph"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "votegraph {}: {text}",
+            args.join(" ")
+        );
+        text
+    };
+    let file = dir.join("live.audit");
+    let exported = votegraph(&[
+        "audit",
+        "export",
+        "--gateway",
+        &cli.gateway,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(exported.contains("exported"), "{exported}");
+    let verified = votegraph(&[
+        "audit",
+        "verify",
+        file.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+    ]);
+    assert!(verified.contains("everything matches"), "{verified}");
+    let index = verified
+        .split("transactions 0..")
+        .last()
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("the report lists a certificate");
+    let consistent = votegraph(&[
+        "audit",
+        "consistency",
+        "--gateway",
+        &cli.gateway,
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--from",
+        "0",
+        "--to",
+        &(index - 1).to_string(),
+    ]);
+    assert!(consistent.starts_with("consistent"), "{consistent}");
 }

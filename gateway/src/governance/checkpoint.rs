@@ -25,7 +25,8 @@ const VALIDATOR_SET_DOMAIN: &[u8] = b"votegraph-validator-set-v1\0";
 
 pub const CERTIFICATE_PREFIX: &[u8] = b"gov/certificate/";
 /// How many transactions the latest certificate covers: signatures of older checkpoints are
-/// refused, so that no validator can make state grow with signatures of stale points.
+/// refused. With each validator's signatures required to cover ever more transactions, a
+/// validator adds at most one vote per transaction of its own to state.
 const LATEST_CERTIFIED_KEY: &[u8] = b"gov/checkpoint/latest-certified";
 
 /// What a validator signs at a checkpoint: the ledger after the last transaction of `round`.
@@ -207,6 +208,14 @@ fn vote_key(round: u64, validator: &[u8; 32]) -> Vec<u8> {
     key
 }
 
+/// How many transactions the latest checkpoint `validator` signed covers: honest validators
+/// sign checkpoints in order, each covering more, so every signature of one validator must.
+fn last_signed_key(validator: &[u8; 32]) -> Vec<u8> {
+    let mut key = b"gov/checkpoint/last-signed/".to_vec();
+    key.extend_from_slice(validator);
+    key
+}
+
 fn candidate_key(round: u64, checkpoint_hash: &[u8; 32]) -> Vec<u8> {
     let mut key = b"gov/checkpoint/candidate/".to_vec();
     key.extend_from_slice(&round.to_be_bytes());
@@ -244,6 +253,19 @@ pub fn sign(
     }
     let hash = checkpoint.hash();
     let vote = vote_key(checkpoint.round, &tx.signer);
+    let last_signed_key = last_signed_key(&tx.signer);
+    let last_signed = records::read::<u64>(state, &last_signed_key)?;
+    if records::read::<[u8; 32]>(state, &vote)?.is_none()
+        && last_signed.is_some_and(|last| checkpoint.next_index <= last)
+    {
+        return Ok(reject(
+            Reason::InvalidCheckpoint,
+            format!(
+                "this validator signed a checkpoint covering {} transactions earlier; each one it signs must cover more",
+                last_signed.unwrap_or(0)
+            ),
+        ));
+    }
     if let Some(earlier) = records::read::<[u8; 32]>(state, &vote)? {
         return Ok(if earlier == hash {
             reject(
@@ -263,6 +285,7 @@ pub fn sign(
         });
     }
     records::write(state, vote, &hash);
+    records::write(state, last_signed_key, &checkpoint.next_index);
     let candidate = candidate_key(checkpoint.round, &hash);
     let mut certificate = records::read::<Certificate>(state, &candidate)?.unwrap_or(Certificate {
         checkpoint: checkpoint.clone(),

@@ -5,6 +5,7 @@ pub mod certificates;
 pub mod consistency;
 pub mod export;
 pub mod format;
+pub mod progress;
 pub mod receipt;
 pub mod replay;
 pub mod report;

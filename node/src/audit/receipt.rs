@@ -185,7 +185,7 @@ impl ReceiptFile {
             .verify(&ChainId::from_name(chain_id), usize::MAX)
             .map_err(|e| bad(e.to_string()))?;
         let id = envelope.id().to_hex();
-        if id != self.tx_id {
+        if !id.eq_ignore_ascii_case(&self.tx_id) {
             return Err(bad(format!(
                 "holds transaction {id}, not the receipt's {}",
                 self.tx_id

@@ -2,6 +2,7 @@
 //! applied it, with the checkpoints the validators' rule puts in the order recomputed on the
 //! way (the running hash, the transaction root and the state root at each).
 
+use super::progress::Progress;
 use super::verify::{Outcomes, State};
 use super::AuditError;
 use crate::checkpoint::{CheckpointRule, RoundActivity};
@@ -32,6 +33,7 @@ pub fn replay(
     transactions: &[(u64, TransactionRecord)],
     leaves: &[Hash],
     genesis: &Genesis,
+    progress: &Progress,
 ) -> Result<Replayed, AuditError> {
     let config = genesis
         .governance_config()
@@ -57,6 +59,7 @@ pub fn replay(
             for leaf in &leaves[first..first + order.transaction_count as usize] {
                 frontier.push(*leaf);
             }
+            progress.add(order.transaction_count as u64);
         }
         position = next;
         for (key, value) in overlay.into_writes() {

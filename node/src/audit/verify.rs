@@ -4,6 +4,7 @@
 //! equivocation evidence. The first discrepancy is the error and names the item.
 
 use super::format::{ExportReader, Frame, Totals};
+use super::progress::Progress;
 use super::report::{
     AuditReport, CertificateSummary, CertifiedAt, ElectionResult, Equivocation, ProposalResult,
 };
@@ -78,16 +79,25 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
     // Signature checks (parallel) overlap the two replays (sequential); the first failure in
     // the order consensus, signatures, governance is the one reported.
     let leaves = transaction_leaves(&sections.transactions);
+    // Each transaction is counted twice: its signature, and its place in the governance replay.
+    let progress = Progress::new(2 * sections.transactions.len() as u64);
+    let bar = options.progress.then(|| progress.draw());
     let (signatures, replays) = rayon::join(
-        || verify_envelopes(&sections.transactions, &genesis),
+        || verify_envelopes(&sections.transactions, &genesis, &progress),
         || {
             let replay = rebuild_engine(&store, config.clone(), members.clone(), None)
                 .map_err(|e| AuditError::new("consensus replay", e.to_string()));
-            let governance =
-                replay::replay(&sections.orders, &sections.transactions, &leaves, &genesis);
+            let governance = replay::replay(
+                &sections.orders,
+                &sections.transactions,
+                &leaves,
+                &genesis,
+                &progress,
+            );
             (replay, governance)
         },
     );
+    drop(bar);
     let (replay, governance) = replays;
     let replay = replay?;
     signatures?;
@@ -331,10 +341,12 @@ fn load_ledger(
 fn verify_envelopes(
     transactions: &[(u64, TransactionRecord)],
     genesis: &Genesis,
+    progress: &Progress,
 ) -> Result<(), AuditError> {
     let chain = genesis.chain();
     let payload_max = genesis.consensus.transaction_bytes_max;
     transactions.par_iter().try_for_each(|(index, record)| {
+        progress.add(1);
         let envelope = Envelope::decode(&record.payload)
             .map_err(|e| AuditError::new(format!("transaction {index}"), e.to_string()))?;
         envelope

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use votegraph_gateway::ChainId;
 use votegraph_node::audit::consistency;
 use votegraph_node::audit::export::export;
+use votegraph_node::audit::format::ExportReader;
 use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::audit::verify::{verify, VerifyOptions};
 use votegraph_node::client::GatewayClient;
@@ -143,8 +144,10 @@ pub fn run(command: AuditCommand) -> ExitCode {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let client = GatewayClient::with_tls(&gateway, ChainId([0; 32]), ca.as_deref())?;
-            let checked = runtime.block_on(consistency::check(&client, &validators, from, to))?;
+            let checked = runtime.block_on(async {
+                let client = GatewayClient::with_tls(&gateway, ChainId([0; 32]), ca.as_deref())?;
+                anyhow::Ok(consistency::check(&client, &validators, from, to).await?)
+            })?;
             println!("{checked}");
             Ok(())
         }),
@@ -187,6 +190,12 @@ fn export_over_gateway(address: &str, tls_ca: Option<&Path>, out: &Path) -> anyh
         }
         file.sync_all()?;
         anyhow::Ok(bytes)
+    });
+    // A stream that ended early without an error status still lacks the End frame.
+    let received = received.and_then(|bytes| {
+        let mut reader = ExportReader::new(std::io::BufReader::new(std::fs::File::open(out)?))?;
+        while reader.next_frame()?.is_some() {}
+        Ok(bytes)
     });
     match received {
         Ok(bytes) => {

@@ -1,63 +1,121 @@
-//! ExportLedger: the audit export of a running validator, over the gateway. The ledger is
-//! copied from one RocksDB snapshot into a directory beside it (so the export is consistent
-//! while the driver writes on), exported from the copy in chunks, and the copy removed.
+//! ExportLedger: the audit export of a running validator, over the gateway. A RocksDB
+//! checkpoint of the ledger (one point in time, files hard-linked) is made beside the data
+//! directory, exported from in chunks, and removed; so the export is consistent while the
+//! driver writes on. One export runs at a time.
 
 use super::{internal, Gateway};
 use crate::audit::export::export;
-use crate::client_api::WatcherSlot;
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tonic::Status;
-use tracing::info;
+use tracing::{info, warn};
 use votegraph_proto::v1 as pb;
 use votegraph_storage::{RocksConfig, RocksStore};
 
 /// Bytes per streamed chunk.
 pub const EXPORT_CHUNK_BYTES: usize = 256 * 1024;
+/// Longest wait for a client to take a chunk; a client that stops reading is dropped.
+pub const EXPORT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 static EXPORTS: AtomicU64 = AtomicU64::new(0);
+
+/// Held while an export runs; a second one is refused meanwhile.
+pub struct ExportSlot(Arc<AtomicBool>);
+
+impl ExportSlot {
+    pub fn take(running: &Arc<AtomicBool>) -> Result<Self, Status> {
+        if running.swap(true, Ordering::AcqRel) {
+            return Err(Status::resource_exhausted(
+                "an export of this ledger is running; try again when it ends",
+            ));
+        }
+        Ok(ExportSlot(Arc::clone(running)))
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
 
 pub fn stream(
     gateway: Arc<Gateway>,
     tx: mpsc::Sender<Result<pb::ExportChunk, Status>>,
-    slot: WatcherSlot,
+    slot: ExportSlot,
 ) {
+    let runtime = Handle::current();
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        if let Err(status) = export_snapshot(&gateway, &tx) {
-            let _ = tx.blocking_send(Err(status));
+        let sender = Chunks {
+            tx: &tx,
+            runtime: &runtime,
+            buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
+        };
+        if let Err(status) = export_snapshot(&gateway, sender) {
+            let _ = runtime.block_on(tx.send_timeout(Err(status), EXPORT_SEND_TIMEOUT));
         }
     });
 }
 
-fn export_snapshot(
-    gateway: &Gateway,
-    tx: &mpsc::Sender<Result<pb::ExportChunk, Status>>,
-) -> Result<(), Status> {
+fn export_snapshot(gateway: &Gateway, chunks: Chunks) -> Result<(), Status> {
     let store = &gateway.shared.store;
-    let copy = Scratch(store.path().with_file_name(format!(
-        ".export-{}-{}",
-        std::process::id(),
-        EXPORTS.fetch_add(1, Ordering::Relaxed)
-    )));
-    let config = RocksConfig::default();
-    let records = store.copy_to(&copy.0, &config).map_err(internal)?;
-    let snapshot = RocksStore::open_read_only(&copy.0, &config).map_err(internal)?;
-    let chunks = Chunks {
-        tx,
-        buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
-    };
+    let scratch = Scratch(scratch_dir(
+        store.path(),
+        &format!(
+            "{}-{}",
+            std::process::id(),
+            EXPORTS.fetch_add(1, Ordering::Relaxed)
+        ),
+    ));
+    store.snapshot_to(&scratch.0).map_err(internal)?;
+    let snapshot =
+        RocksStore::open_read_only(&scratch.0, &RocksConfig::default()).map_err(internal)?;
     let summary = export(&snapshot, None, chunks)
         .map_err(|e| Status::aborted(format!("export stopped: {e}")))?;
     info!(
-        records,
         transactions = summary.transactions,
+        events = summary.events,
         "ledger exported over the gateway"
     );
     Ok(())
+}
+
+/// Where an export's checkpoint of the ledger at `data` goes: beside it, named after it.
+fn scratch_dir(data: &Path, unique: &str) -> PathBuf {
+    let data = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
+    let name = data
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ledger".into());
+    data.with_file_name(format!(".{name}.export-{unique}"))
+}
+
+/// Removes export checkpoints a crash left beside the ledger at `data`.
+pub fn remove_stale_exports(data: &Path) {
+    let prefix = scratch_dir(data, "");
+    let (Some(parent), Some(prefix)) = (prefix.parent(), prefix.file_name()) else {
+        return;
+    };
+    let prefix = prefix.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => info!(path = %entry.path().display(), "removed an unfinished export"),
+                Err(e) => {
+                    warn!(path = %entry.path().display(), error = %e, "cannot remove an unfinished export")
+                }
+            }
+        }
+    }
 }
 
 /// A directory removed when dropped.
@@ -69,9 +127,11 @@ impl Drop for Scratch {
     }
 }
 
-/// The export's bytes as stream messages; a client that went away stops the export.
+/// The export's bytes as stream messages; a client that went away or stopped reading stops
+/// the export.
 struct Chunks<'a> {
     tx: &'a mpsc::Sender<Result<pb::ExportChunk, Status>>,
+    runtime: &'a Handle,
     buffer: Vec<u8>,
 }
 
@@ -81,9 +141,10 @@ impl Chunks<'_> {
             return Ok(());
         }
         let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(EXPORT_CHUNK_BYTES));
-        self.tx
-            .blocking_send(Ok(pb::ExportChunk { data: data.into() }))
-            .map_err(|_| std::io::Error::other("the client went away"))
+        let chunk = Ok(pb::ExportChunk { data: data.into() });
+        self.runtime
+            .block_on(self.tx.send_timeout(chunk, EXPORT_SEND_TIMEOUT))
+            .map_err(|_| std::io::Error::other("the client went away or stopped reading"))
     }
 }
 

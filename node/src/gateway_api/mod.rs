@@ -10,7 +10,7 @@
 
 mod certified;
 pub mod convert;
-mod export;
+pub mod export;
 mod ledger;
 mod queries;
 mod services;
@@ -47,6 +47,8 @@ pub struct Gateway {
     pub waiters: Arc<Waiters>,
     /// Chunk roots of the transaction tree, for inclusion and consistency proofs.
     tree: LedgerTree,
+    /// Whether an ExportLedger call is running (one at a time).
+    export_running: Arc<std::sync::atomic::AtomicBool>,
     key_limits: Mutex<RateLimiter<[u8; 32]>>,
     connection_limits: Mutex<RateLimiter<SocketAddr>>,
     finality_wait: Duration,
@@ -71,6 +73,7 @@ impl Gateway {
             payload_bytes_max,
             waiters,
             tree: LedgerTree::default(),
+            export_running: Default::default(),
             key_limits: Mutex::new(RateLimiter::new(
                 config.key_rate_per_s,
                 config.key_burst.max(1.0),

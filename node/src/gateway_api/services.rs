@@ -46,6 +46,22 @@ fn query<Q, T>(
     read(request.into_inner()).map(Response::new)
 }
 
+/// A read that may take many ledger reads (Merkle proofs over a cold chunk cache): on a
+/// blocking thread, so that gossip and other calls keep their async workers.
+async fn blocking_query<Q: Send + 'static, T: Send + 'static>(
+    gateway: &Arc<Gateway>,
+    request: Request<Q>,
+    read: impl FnOnce(&Gateway, Q) -> Result<T, Status> + Send + 'static,
+) -> Reply<T> {
+    gateway.limit_connection(request.remote_addr())?;
+    let gateway = Arc::clone(gateway);
+    let query = request.into_inner();
+    tokio::task::spawn_blocking(move || read(&gateway, query))
+        .await
+        .map_err(|e| Status::internal(format!("query task failed: {e}")))?
+        .map(Response::new)
+}
+
 #[tonic::async_trait]
 impl Elections for ElectionsApi {
     async fn create_election(&self, r: Request<pb::SignedTransaction>) -> Reply<pb::Receipt> {
@@ -86,7 +102,7 @@ impl Ballots for BallotsApi {
         submit(&self.0, r, &["cast_ballot"]).await
     }
     async fn get_receipt(&self, r: Request<pb::GetReceiptRequest>) -> Reply<pb::Receipt> {
-        query(&self.0, r, |q| self.0.get_receipt(&q.tx_id))
+        blocking_query(&self.0, r, |g, q| g.get_receipt(&q.tx_id)).await
     }
 }
 
@@ -119,7 +135,7 @@ impl Ledger for LedgerApi {
         r: Request<pb::ExportLedgerRequest>,
     ) -> Reply<Self::ExportLedgerStream> {
         self.0.limit_connection(r.remote_addr())?;
-        let slot = self.0.stream_slot()?;
+        let slot = export::ExportSlot::take(&self.0.export_running)?;
         let (tx, rx) = mpsc::channel(4);
         export::stream(Arc::clone(&self.0), tx, slot);
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
@@ -140,15 +156,16 @@ impl Ledger for LedgerApi {
         &self,
         r: Request<pb::GetCertificateRequest>,
     ) -> Reply<pb::CertificateReply> {
-        query(&self.0, r, |q| self.0.get_certificate(q.covering_index))
+        blocking_query(&self.0, r, |g, q| g.get_certificate(q.covering_index)).await
     }
 
     async fn get_consistency_proof(
         &self,
         r: Request<pb::GetConsistencyProofRequest>,
     ) -> Reply<pb::ConsistencyProof> {
-        query(&self.0, r, |q| {
-            self.0.get_consistency_proof(q.old_size, q.new_size)
+        blocking_query(&self.0, r, |g, q| {
+            g.get_consistency_proof(q.old_size, q.new_size)
         })
+        .await
     }
 }
