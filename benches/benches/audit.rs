@@ -139,6 +139,7 @@ fn ledger(genesis: &Genesis, txs: Vec<Vec<u8>>) -> MemStore {
                     signer: envelope.signer,
                     consensus_ns: *timestamp,
                 };
+                governance.advance_time(&mut overlay, &context).unwrap();
                 governance
                     .apply(&mut overlay, &context, &envelope.payload)
                     .unwrap()

@@ -318,6 +318,44 @@ fn a_scheduled_election_opens_and_closes_by_consensus_time() {
 }
 
 #[test]
+fn a_scheduled_close_is_recorded_by_the_first_transaction_after_it_whatever_it_is() {
+    let mut chain = Chain::new();
+    let close_at = chain.now_ns + 20 * SECOND_NS;
+    let mut s = spec("e1", SecondBallotPolicy::FirstCounts);
+    s.close_at_ns = Some(close_at);
+    assert!(chain.admin(2, AdminAction::CreateElection(s)).is_ok());
+    assert!(chain.admin(2, roll("e1", &[(1, "full", 1)])).is_ok());
+    assert!(chain
+        .admin(
+            2,
+            AdminAction::OpenElection {
+                election_id: "e1".into()
+            }
+        )
+        .is_ok());
+    let stored = |chain: &Chain| -> ElectionRecord {
+        let bytes = chain
+            .state
+            .get(&records::election_status_key("e1"))
+            .unwrap();
+        votegraph_gateway::governance::codec::decode(bytes).unwrap()
+    };
+    assert_eq!(stored(&chain).status, ElectionStatus::Open);
+    assert!(chain.state.contains_key(b"gov/schedule/closes".as_slice()));
+    chain.now_ns = close_at;
+    // An unrelated, malformed transaction: rejected, yet the close before it is kept.
+    let unrelated = chain.commit(&[(key(9), b"not an action".to_vec())]);
+    assert!(unrelated[0].is_err());
+    let record = stored(&chain);
+    assert_eq!(record.status, ElectionStatus::Closed);
+    assert_eq!(record.closed_ns, Some(close_at));
+    assert!(
+        !chain.state.contains_key(b"gov/schedule/closes".as_slice()),
+        "the schedule is emptied once passed"
+    );
+}
+
+#[test]
 fn an_inconsistent_definition_is_rejected_at_its_first_approval() {
     let mut chain = Chain::new();
     let mut bad = spec("e1", SecondBallotPolicy::FirstCounts);

@@ -374,6 +374,7 @@ impl Driver {
                     signer: envelope.signer,
                     consensus_ns: *timestamp,
                 };
+                activity.ends_voting |= self.advance_time(&mut overlay, &context) > 0;
                 let first = seen_here.insert(id) && self.not_final_before(&id);
                 let outcome = if first {
                     finality_puts.push((
@@ -524,6 +525,16 @@ impl Driver {
         if let Err(e) = self.store.write(batch) {
             error!(error = %e, "ledger write failed; stopping the validator");
             std::process::exit(74);
+        }
+    }
+
+    fn advance_time(&self, overlay: &mut Overlay, context: &TxContext) -> usize {
+        match self.governance.advance_time(overlay, context) {
+            Ok(closed) => closed,
+            Err(e) => {
+                error!(error = %e, "ledger state read failed; stopping the validator");
+                std::process::exit(74);
+            }
         }
     }
 

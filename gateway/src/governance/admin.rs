@@ -107,7 +107,7 @@ fn execute(
         return Ok(Err(rejection));
     }
     match action {
-        AdminAction::CreateElection(spec) => election::create(state, tx, spec),
+        AdminAction::CreateElection(spec) => election::create(state, tx, spec)?,
         AdminAction::AmendRoll {
             election_id,
             add,

@@ -57,7 +57,7 @@ pub fn check_create(state: &Overlay, tx: &TxContext, spec: &ElectionSpec) -> Che
     Ok(Ok(()))
 }
 
-pub fn create(state: &mut Overlay, tx: &TxContext, spec: &ElectionSpec) {
+pub fn create(state: &mut Overlay, tx: &TxContext, spec: &ElectionSpec) -> Result<(), StateError> {
     let definition = &spec.definition;
     let id = &definition.election_id;
     let record = ElectionRecord {
@@ -75,6 +75,55 @@ pub fn create(state: &mut Overlay, tx: &TxContext, spec: &ElectionSpec) {
     records::write(state, records::election_status_key(id), &record);
     records::write(state, records::election_spec_key(id), spec);
     records::write(state, records::tally_key(id), &Tally::empty(definition));
+    if let Some(close_at) = spec.close_at_ns {
+        schedule_close(state, close_at, id)?;
+    }
+    Ok(())
+}
+
+/// Scheduled closes not passed yet, earliest first: (close time, election id).
+type Schedule = Vec<(u64, String)>;
+
+const SCHEDULE_KEY: &[u8] = b"gov/schedule/closes";
+
+fn schedule_close(state: &mut Overlay, close_at: u64, id: &str) -> Result<(), StateError> {
+    let mut schedule: Schedule = records::read(state, SCHEDULE_KEY)?.unwrap_or_default();
+    let entry = (close_at, id.to_string());
+    let at = schedule.partition_point(|e| *e < entry);
+    schedule.insert(at, entry);
+    records::write(state, SCHEDULE_KEY.to_vec(), &schedule);
+    Ok(())
+}
+
+/// Closes, as of `tx`'s consensus time, every election whose scheduled close has passed and
+/// that is still a draft or open (its record says so from then on). Returns how many it
+/// closed. Validators and auditors run it before every ordered transaction, so a scheduled
+/// close takes effect at the same place in the order everywhere, even with no transaction
+/// touching the election.
+pub fn close_due(state: &mut Overlay, tx: &TxContext) -> Result<usize, StateError> {
+    let Some(schedule) = records::read::<Schedule>(state, SCHEDULE_KEY)? else {
+        return Ok(0);
+    };
+    let due = schedule.partition_point(|(at, _)| *at <= tx.consensus_ns);
+    if due == 0 {
+        return Ok(0);
+    }
+    let mut closed = 0;
+    for (_, id) in &schedule[..due] {
+        let key = records::election_status_key(id);
+        let before = records::read::<ElectionRecord>(state, &key)?.map(|r| r.status);
+        let after = current(state, tx, id)?.map(|r| r.status);
+        if before != after && after == Some(ElectionStatus::Closed) {
+            closed += 1;
+        }
+    }
+    let rest: Schedule = schedule[due..].to_vec();
+    if rest.is_empty() {
+        state.delete(SCHEDULE_KEY.to_vec());
+    } else {
+        records::write(state, SCHEDULE_KEY.to_vec(), &rest);
+    }
+    Ok(closed)
 }
 
 /// The election's record with its schedule applied at the transaction's time (and stored, if

@@ -166,6 +166,16 @@ impl Governance {
         Ok(outcome)
     }
 
+    /// Applies the passage of consensus time up to `tx` before `tx` itself: scheduled closes
+    /// that have passed take effect (kept whatever `tx` turns out to be). Every ordered
+    /// transaction, duplicates included, goes through this first. Returns how many elections
+    /// it closed.
+    pub fn advance_time(&self, state: &mut Overlay, tx: &TxContext) -> Result<usize, StateError> {
+        let closed = election::close_due(state, tx)?;
+        state.keep();
+        Ok(closed)
+    }
+
     /// Records that the transaction at `tx.index` repeats one ordered earlier.
     pub fn reject_duplicate(&self, state: &mut Overlay, tx: &TxContext) {
         let rejection = Rejection::new(

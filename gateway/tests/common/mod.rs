@@ -67,6 +67,7 @@ impl Chain {
                 consensus_ns: self.now_ns,
             };
             self.next_index += 1;
+            self.governance.advance_time(&mut overlay, &tx).unwrap();
             outcomes.push(self.governance.apply(&mut overlay, &tx, payload).unwrap());
         }
         for (key, value) in overlay.into_writes() {

@@ -173,6 +173,11 @@ impl Replay<'_> {
             signer: envelope.signer,
             consensus_ns: record.consensus_timestamp_ns,
         };
+        let closed = self
+            .governance
+            .advance_time(overlay, &context)
+            .map_err(|e| at(e.to_string()))?;
+        self.activity.ends_voting |= closed > 0;
         let name = if self.seen.insert(id) {
             let outcome = self
                 .governance
