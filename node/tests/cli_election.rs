@@ -55,11 +55,8 @@ async fn an_operator_runs_an_election_with_the_command_line() {
     let net = dir.path().join("net");
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
     let spec = ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
         checkpoint_interval_rounds: 20,
+        ..ClusterSpec::lan(4)
     };
     let cluster = Cluster::launch(exe, &net, &spec, Vec::new()).await.unwrap();
     let cli = Cli {

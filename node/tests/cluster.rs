@@ -15,11 +15,8 @@ const HANG_GUARD: Duration = Duration::from_secs(180);
 
 fn spec() -> ClusterSpec {
     ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
         checkpoint_interval_rounds: 20,
+        ..ClusterSpec::lan(4)
     }
 }
 

@@ -56,11 +56,8 @@ async fn setup(dir: &Path) -> Setup {
 async fn setup_with(dir: &Path, env: Vec<(String, String)>) -> Setup {
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
     let spec = ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
         checkpoint_interval_rounds: 20,
+        ..ClusterSpec::lan(4)
     };
     let cluster = Cluster::launch(exe, &dir.join("net"), &spec, env)
         .await

@@ -28,11 +28,8 @@ async fn the_gateway_is_served_over_tls_with_the_testnet_certificates() {
     let net = dir.path().join("net");
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
     let spec = ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
         tls: true,
-        checkpoint_interval_rounds: 100,
+        ..ClusterSpec::lan(4)
     };
     let cluster = Cluster::launch(exe, &net, &spec, Vec::new()).await.unwrap();
     let config = NodeConfig::load(&testnet::validator_dir(&net, 0).join("node.toml")).unwrap();

@@ -30,6 +30,20 @@ pub struct ClusterSpec {
     pub checkpoint_interval_rounds: u64,
 }
 
+impl ClusterSpec {
+    /// `validators` on loopback with no WAN delay, fsync on, no client TLS, checkpoints every
+    /// 100 rounds.
+    pub fn lan(validators: usize) -> Self {
+        ClusterSpec {
+            validators,
+            wan: "lan".into(),
+            fsync: true,
+            tls: false,
+            checkpoint_interval_rounds: 100,
+        }
+    }
+}
+
 pub struct Cluster {
     pub dir: PathBuf,
     pub chain: ChainId,

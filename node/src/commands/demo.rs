@@ -42,13 +42,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         std::env::temp_dir().join(format!("votegraph-demo-{}", std::process::id()))
     });
     let exe = std::env::current_exe().context("locating the votegraph binary")?;
-    let spec = ClusterSpec {
-        validators: args.validators,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
-        checkpoint_interval_rounds: 100,
-    };
+    let spec = ClusterSpec::lan(args.validators);
     let mut cluster = Cluster::launch(&exe, &out, &spec, demo::unlimited_gateways()).await?;
     let result = async {
         eprintln!("{} validators up in {}", args.validators, out.display());

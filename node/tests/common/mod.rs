@@ -22,11 +22,8 @@ pub struct ElectionCluster {
 pub async fn election_cluster(net: &Path, voters: u64, seed: u64) -> ElectionCluster {
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
     let spec = ClusterSpec {
-        validators: 4,
-        wan: "lan".into(),
-        fsync: true,
-        tls: false,
         checkpoint_interval_rounds: 20,
+        ..ClusterSpec::lan(4)
     };
     let cluster = Cluster::launch(exe, net, &spec, demo::unlimited_gateways())
         .await
