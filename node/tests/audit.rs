@@ -12,7 +12,7 @@ use votegraph_node::audit::consistency;
 use votegraph_node::audit::export::export;
 use votegraph_node::audit::format::{ExportReader, ExportWriter, Frame};
 use votegraph_node::audit::receipt::ReceiptFile;
-use votegraph_node::audit::verify::{verify, VerifyOptions};
+use votegraph_node::audit::verify::{verify, verify_with_state, VerifyOptions};
 use votegraph_node::audit::AuditError;
 use votegraph_node::bench::cluster::Cluster;
 use votegraph_node::client::GatewayClient;
@@ -27,7 +27,7 @@ use common::{election_cluster, export_over_gateway, ElectionCluster};
 const FLIPS: u64 = 300;
 
 /// Runs a 40-voter election on a 4-validator cluster, stops it, and exports validator 0.
-async fn exported_election(dir: &Path) -> (Vec<u8>, [u8; 32]) {
+async fn exported_election(dir: &Path) -> (Vec<u8>, [u8; 32], ReceiptFile) {
     let net = dir.join("net");
     let ElectionCluster {
         mut cluster,
@@ -35,12 +35,12 @@ async fn exported_election(dir: &Path) -> (Vec<u8>, [u8; 32]) {
         ..
     } = election_cluster(&net, 40, 3).await;
     let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
-    check_certified_receipts(&cluster, &gateways[0], &genesis, &net).await;
+    let receipt = check_certified_receipts(&cluster, &gateways[0], &genesis, &net).await;
     cluster.stop_all();
     let store = RocksStore::open_read_only(&net.join("v0/data"), &RocksConfig::default()).unwrap();
     let mut bytes = Vec::new();
     export(&store, None, &mut bytes).unwrap();
-    (bytes, genesis.hash())
+    (bytes, genesis.hash(), receipt)
 }
 
 /// The certificate covering transaction `index`, once validator 0 has one (the signatures of
@@ -72,7 +72,7 @@ async fn check_certified_receipts(
     gateway: &GatewayClient,
     genesis: &Genesis,
     net: &Path,
-) {
+) -> ReceiptFile {
     // The tally's publication is the last transaction that is not a checkpoint signature; the
     // checkpoint after its round is certified once those signatures are ordered.
     let store = RocksStore::open_read_only(&net.join("v0/data"), &RocksConfig::default()).unwrap();
@@ -145,6 +145,7 @@ async fn check_certified_receipts(
         .await
         .unwrap();
     assert!(checked.starts_with("consistent"), "{checked}");
+    file
 }
 
 fn check(bytes: &[u8], genesis_hash: [u8; 32]) -> Result<(), AuditError> {
@@ -190,12 +191,20 @@ fn position(frames: &[Frame], wanted: impl Fn(&Frame) -> bool, nth: usize) -> us
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_export_verifies_and_any_tampering_is_caught_and_located() {
     let dir = tempfile::tempdir().unwrap();
-    let (bytes, genesis_hash) = exported_election(dir.path()).await;
+    let (bytes, genesis_hash, receipt) = exported_election(dir.path()).await;
     let options = VerifyOptions {
         trusted_genesis_hash: Some(genesis_hash),
         progress: false,
     };
-    let report = verify(&bytes[..], &options).unwrap();
+    let (report, state) = verify_with_state(&bytes[..], &options).unwrap();
+    let found = receipt.check_against(&report, &state).unwrap();
+    assert_eq!(found.outcome, "counted", "{found:?}");
+    let mut elsewhere = receipt.clone();
+    elsewhere.certificate.round += 1;
+    assert!(
+        elsewhere.check_against(&report, &state).is_err(),
+        "a certificate the export does not hold"
+    );
     assert_eq!(report.elections[0].ballots_counted, 40);
     assert_eq!(report.elections[0].status, "tallied");
     assert!(

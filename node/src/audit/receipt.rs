@@ -7,6 +7,8 @@
 //! is then a matter of replaying that order (`audit verify`), which the certificate's state
 //! root also pins.
 
+use super::report::AuditReport;
+use super::verify::State;
 use super::AuditError;
 use crate::hex;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,8 @@ use votegraph_gateway::governance::checkpoint::{
     Certificate, Checkpoint, ValidatorSet, ValidatorSignature,
 };
 use votegraph_gateway::governance::codec;
+use votegraph_gateway::governance::reason::Reason;
+use votegraph_gateway::governance::records::{self, RejectionRecord};
 use votegraph_gateway::{ChainId, Envelope};
 use votegraph_proto::v1 as pb;
 use votegraph_storage::merkle::{leaf_hash, verify_inclusion, Hash};
@@ -69,6 +73,9 @@ pub struct ReceiptReport {
     pub signed_weight: u64,
     pub total_weight: u64,
     pub state_root: String,
+    /// With an export: what its verified replay did with the transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_export: Option<ReceiptInExport>,
 }
 
 impl ReceiptFile {
@@ -131,6 +138,7 @@ impl ReceiptFile {
             signed_weight,
             total_weight: validators.total_weight(),
             state_root: hex::encode(&certificate.checkpoint.state_root),
+            in_export: None,
         })
     }
 
@@ -192,6 +200,58 @@ impl ReceiptFile {
             )));
         }
         Ok((envelope, timestamp))
+    }
+}
+
+/// What an audited export says of a receipt's transaction.
+#[derive(Debug, Serialize)]
+pub struct ReceiptInExport {
+    /// "counted", or the reason the replay rejected it.
+    pub outcome: String,
+    pub detail: String,
+}
+
+impl ReceiptFile {
+    /// Checks the receipt against a verified export: its certificate is one the export's
+    /// replay recomputed and checked (so the receipt's Merkle path puts its record at its index
+    /// of the audited order), and what the replay did with the transaction.
+    pub fn check_against(
+        &self,
+        report: &AuditReport,
+        state: &State,
+    ) -> Result<ReceiptInExport, AuditError> {
+        let c = &self.certificate;
+        let listed = report.certificates.iter().any(|s| {
+            s.round == c.round
+                && s.next_index == c.next_index
+                && s.state_root == c.state_root
+                && s.transaction_root == c.transaction_root
+        });
+        if !listed {
+            return Err(AuditError::new(
+                "receipt certificate",
+                format!(
+                    "the export has no certificate of round {} covering {} transactions with these roots",
+                    c.round, c.next_index
+                ),
+            ));
+        }
+        let key = records::rejected_key(self.index);
+        Ok(match state.get(&key) {
+            None => ReceiptInExport {
+                outcome: "counted".into(),
+                detail: "applied in the replay".into(),
+            },
+            Some(bytes) => {
+                let record: RejectionRecord = codec::decode(bytes)
+                    .map_err(|e| AuditError::new("receipt outcome", e.to_string()))?;
+                ReceiptInExport {
+                    outcome: Reason::from_code(record.code)
+                        .map_or("rejected".into(), |r| r.name().to_string()),
+                    detail: record.detail,
+                }
+            }
+        })
     }
 }
 

@@ -44,6 +44,15 @@ struct Sections {
 }
 
 pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, AuditError> {
+    verify_with_state(input, options).map(|(report, _)| report)
+}
+
+/// [`verify`], also returning the recomputed governance state (for checks of single items,
+/// such as a voter's receipt, against the audited ledger).
+pub fn verify_with_state(
+    input: impl Read,
+    options: &VerifyOptions,
+) -> Result<(AuditReport, State), AuditError> {
     let started = std::time::Instant::now();
     let say = |line: &str| {
         if options.progress {
@@ -116,7 +125,7 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
         .last()
         .map(|(_, t)| t.consensus_timestamp_ns)
         .unwrap_or(0);
-    Ok(AuditReport {
+    let report = AuditReport {
         chain_id: genesis.chain_id.clone(),
         genesis_hash: genesis.hash(),
         genesis_trusted: options.trusted_genesis_hash.is_some(),
@@ -134,7 +143,8 @@ pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, 
         checkpoints: replayed.checkpoints.len() as u64,
         certificates: findings.certificates,
         disagreeing_checkpoint_signatures: findings.disagreeing,
-    })
+    };
+    Ok((report, replayed.state))
 }
 
 fn read_sections(input: impl Read) -> Result<Sections, AuditError> {

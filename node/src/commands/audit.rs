@@ -10,7 +10,7 @@ use votegraph_node::audit::consistency;
 use votegraph_node::audit::export::export;
 use votegraph_node::audit::format::ExportReader;
 use votegraph_node::audit::receipt::ReceiptFile;
-use votegraph_node::audit::verify::{verify, VerifyOptions};
+use votegraph_node::audit::verify::{verify, verify_with_state, VerifyOptions};
 use votegraph_node::client::GatewayClient;
 use votegraph_node::genesis::Genesis;
 use votegraph_node::hex;
@@ -77,6 +77,11 @@ pub enum AuditCommand {
         /// The genesis file, obtained from a trusted source.
         #[arg(long)]
         genesis: PathBuf,
+        /// Also verify this audit export (as `audit verify` does, with the genesis as trusted)
+        /// and check the receipt against it: its certificate is one the export recomputes, and
+        /// what the replay did with the ballot (counted, or the rejection reason).
+        #[arg(long)]
+        export: Option<PathBuf>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -154,8 +159,9 @@ pub fn run(command: AuditCommand) -> ExitCode {
         AuditCommand::VerifyReceipt {
             receipt,
             genesis,
+            export,
             json,
-        } => verify_receipt(&receipt, &genesis, json),
+        } => verify_receipt(&receipt, &genesis, export.as_deref(), json),
     }
 }
 
@@ -209,14 +215,28 @@ fn export_over_gateway(address: &str, tls_ca: Option<&Path>, out: &Path) -> anyh
     }
 }
 
-fn verify_receipt(receipt: &Path, genesis: &Path, json: bool) -> ExitCode {
+fn verify_receipt(receipt: &Path, genesis: &Path, export: Option<&Path>, json: bool) -> ExitCode {
     let checked = || -> anyhow::Result<_> {
-        let validators = Genesis::load(genesis)?.validator_set()?;
+        let genesis = Genesis::load(genesis)?;
         let text = std::fs::read_to_string(receipt)
             .with_context(|| format!("reading {}", receipt.display()))?;
         let file: ReceiptFile = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a receipt file", receipt.display()))?;
-        Ok(file.verify(&validators)?)
+        let mut report = file.verify(&genesis.validator_set()?)?;
+        if let Some(export) = export {
+            let input = std::io::BufReader::new(
+                std::fs::File::open(export)
+                    .with_context(|| format!("opening {}", export.display()))?,
+            );
+            let options = VerifyOptions {
+                trusted_genesis_hash: Some(genesis.hash()),
+                progress: !json,
+            };
+            let (audit, state) = verify_with_state(input, &options)
+                .map_err(|e| anyhow::anyhow!("the export does not verify: {e}"))?;
+            report.in_export = Some(file.check_against(&audit, &state)?);
+        }
+        Ok(report)
     };
     match checked() {
         Ok(report) if json => {
@@ -237,6 +257,12 @@ fn verify_receipt(receipt: &Path, genesis: &Path, json: bool) -> ExitCode {
                 r.certified_transactions,
                 r.state_root
             );
+            if let Some(found) = &r.in_export {
+                println!(
+                    "the verified export holds it under that certificate; its replay: {} ({})",
+                    found.outcome, found.detail
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("receipt verification FAILED: {e:#}")),
