@@ -23,7 +23,7 @@ pub use commit::{round_batch, RoundCommit};
 pub use error::StoreError;
 pub use mem::MemStore;
 pub use records::{LedgerHead, OrderRecord, TransactionRecord};
-pub use recovery::{rebuild_engine, Recovered, RecoveryError};
+pub use recovery::{rebuild_engine, replay_events, verified_events, Recovered, RecoveryError};
 pub use rocks::{Compression, RocksConfig, RocksStore, SCHEMA_VERSION};
 pub use store::{StateRow, Store};
 pub use verify::{verify_chain, ChainReport};

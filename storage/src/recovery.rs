@@ -7,7 +7,9 @@ use crate::records::OrderRecord;
 use crate::store::Store;
 use ed25519_dalek::SigningKey;
 use votegraph_consensus::event::parents_first;
-use votegraph_consensus::{Engine, EngineConfig, MemberId, MemberSet, Output, UncheckedEvent};
+use votegraph_consensus::{
+    Engine, EngineConfig, MemberId, MemberSet, Output, UncheckedEvent, VerifiedEvent,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
@@ -45,7 +47,16 @@ pub fn rebuild_engine(
     members: MemberSet,
     local: Option<(MemberId, SigningKey)>,
 ) -> Result<Recovered, RecoveryError> {
-    let limits = config.event_limits.clone();
+    let events = verified_events(store, &members, &config.event_limits)?;
+    replay_events(store, config, members, local, events)
+}
+
+/// Every stored event, decoded and verified (signature, membership, limits).
+pub fn verified_events(
+    store: &dyn Store,
+    members: &MemberSet,
+    limits: &votegraph_consensus::EventLimits,
+) -> Result<Vec<VerifiedEvent>, RecoveryError> {
     let mut events = Vec::new();
     for id in store.all_event_ids()? {
         let bytes = store
@@ -56,15 +67,27 @@ pub fn rebuild_engine(
             detail,
         };
         let unchecked =
-            UncheckedEvent::decode(&bytes, &limits).map_err(|e| invalid(e.to_string()))?;
+            UncheckedEvent::decode(&bytes, limits).map_err(|e| invalid(e.to_string()))?;
         let verified = unchecked
-            .verify(&members, &limits)
+            .verify(members, limits)
             .map_err(|e| invalid(e.reason.to_string()))?;
         if verified.id() != id {
             return Err(invalid("stored under another id".into()));
         }
         events.push(verified);
     }
+    Ok(events)
+}
+
+/// [`rebuild_engine`] from `events` verified already (an auditor checks them in parallel
+/// first): they must be the store's events.
+pub fn replay_events(
+    store: &dyn Store,
+    config: EngineConfig,
+    members: MemberSet,
+    local: Option<(MemberId, SigningKey)>,
+    mut events: Vec<VerifiedEvent>,
+) -> Result<Recovered, RecoveryError> {
     let mut engine = Engine::new(config, members, local)?;
     let head = store.head()?;
     let mut checked = 0u64;

@@ -21,7 +21,7 @@ use votegraph_gateway::governance::records::{
 use votegraph_gateway::governance::{codec, proposal};
 use votegraph_gateway::Envelope;
 use votegraph_storage::{
-    merkle, rebuild_engine, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
+    merkle, replay_events, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
     TransactionRecord,
 };
 
@@ -94,8 +94,15 @@ pub fn verify_with_state(
     let (signatures, replays) = rayon::join(
         || verify_envelopes(&sections.transactions, &genesis, &progress),
         || {
-            let replay = rebuild_engine(&store, config.clone(), members.clone(), None)
-                .map_err(|e| AuditError::new("consensus replay", e.to_string()));
+            // The events were verified above (in parallel); the replay does not check them again.
+            let replay = replay_events(
+                &store,
+                config.clone(),
+                members.clone(),
+                None,
+                events.clone(),
+            )
+            .map_err(|e| AuditError::new("consensus replay", e.to_string()));
             let governance = replay::replay(
                 &sections.orders,
                 &sections.transactions,
