@@ -342,7 +342,7 @@ fn check_claims(
     Ok(())
 }
 
-/// Certificates in state, in the order of the transactions they cover.
+/// A certificate (or a candidate) as governance state stores it.
 pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, codec::CodecError> {
     codec::decode(bytes)
 }
