@@ -85,6 +85,21 @@ pub struct RocksStore {
     writing: Mutex<()>,
 }
 
+/// How long a stalled write waits before it tries again: from the first pause, doubling, up to
+/// the last.
+const STALL_PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(1);
+const STALL_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Whether a write was refused only because RocksDB is stalling writes (flushes or compactions
+/// behind), so that trying again later is right. Writes are made with `no_slowdown` and wait
+/// here, not inside RocksDB: a writer waiting inside RocksDB when a flush fails for lack of space
+/// keeps waiting for RocksDB's own recovery, which needs far more free space than the ledger
+/// (64 MiB) and may never come, so the validator would hang instead of reporting the full disk.
+/// Tried again, the write meets the stopped database and returns its error.
+fn write_stalled(e: &rocksdb::Error) -> bool {
+    e.kind() == rocksdb::ErrorKind::Incomplete && e.as_ref().ends_with("Write stall")
+}
+
 fn io(e: rocksdb::Error) -> StoreError {
     StoreError::Io(e.into_string())
 }
@@ -111,6 +126,8 @@ impl RocksStore {
             .map_err(|e| open_error(path, e))?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(config.fsync);
+        // A stalled write returns at once instead of waiting inside RocksDB; see `write_stalled`.
+        write_options.set_no_slowdown(true);
         let store = RocksStore {
             db,
             path: path.to_path_buf(),
@@ -474,7 +491,18 @@ impl Store for RocksStore {
         for op in batch.ops {
             self.apply(&mut wb, op);
         }
-        self.db.write_opt(wb, &self.write_options).map_err(io)
+        let mut pause = STALL_PAUSE_MIN;
+        loop {
+            // A refused write leaves nothing behind; the next attempt writes the same bytes.
+            let attempt = rocksdb::WriteBatch::from_data(wb.data());
+            match self.db.write_opt(attempt, &self.write_options) {
+                Err(e) if write_stalled(&e) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(STALL_PAUSE_MAX);
+                }
+                result => return result.map_err(io),
+            }
+        }
     }
 
     fn head(&self) -> Result<LedgerHead, StoreError> {

@@ -38,15 +38,25 @@ impl Drop for TinyFs {
     }
 }
 
+/// The disk fills at different moments depending on the memtable size: while appending to the
+/// log, or in a background flush while a write waits for that flush (a write stall), which once
+/// left the writer waiting forever for RocksDB's own recovery.
 #[test]
 fn a_full_disk_fails_writes_precisely_and_loses_nothing_acknowledged() {
+    for write_buffer_bytes in [64 << 10, 256 << 10, 1 << 20] {
+        println!("memtable of {write_buffer_bytes} bytes");
+        fill_the_disk_then_grow_it(write_buffer_bytes);
+    }
+}
+
+fn fill_the_disk_then_grow_it(write_buffer_bytes: usize) {
     let dir = tempfile::tempdir().unwrap();
     let fs = TinyFs::mount(&dir.path().join("tiny"), "3m")
         .expect("mounting a 3 MiB tmpfs (this test needs root, as make test has here)");
     let ledger = fs.0.join("ledger");
     let config = RocksConfig {
         fsync: true,
-        write_buffer_bytes: 256 * 1024,
+        write_buffer_bytes,
         block_cache_bytes: 1 << 20,
         ..RocksConfig::default()
     };
