@@ -6,13 +6,19 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) struct Handle {
     slot: u32,
     generation: u32,
 }
 
 impl Handle {
+    pub(crate) fn new(slot: u32, generation: u32) -> Handle {
+        Handle { slot, generation }
+    }
+
     /// A handle that resolves to nothing; a placeholder until the real one is known.
     pub(crate) const DANGLING: Handle = Handle {
         slot: u32::MAX,
@@ -80,6 +86,35 @@ impl<T> Arena<T> {
             return None;
         }
         entry.value.as_mut()
+    }
+
+    /// Every slot in order: its generation and its value, if live (for snapshots).
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (u32, Option<&T>)> {
+        self.slots.iter().map(|s| (s.generation, s.value.as_ref()))
+    }
+
+    /// Slots free for reuse, in the order they will be reused (last first).
+    pub(crate) fn free_slots(&self) -> &[u32] {
+        &self.free
+    }
+
+    /// The arena with exactly these slots and free list, so that every handle taken before a
+    /// snapshot resolves as it did. `None` when the free list names a live, missing or
+    /// repeated slot.
+    pub(crate) fn from_parts(slots: Vec<(u32, Option<T>)>, free: Vec<u32>) -> Option<Self> {
+        let mut freed = vec![false; slots.len()];
+        for &slot in &free {
+            let entry = slots.get(slot as usize)?;
+            if entry.1.is_some() || std::mem::replace(&mut freed[slot as usize], true) {
+                return None;
+            }
+        }
+        let live = slots.iter().filter(|s| s.1.is_some()).count();
+        let slots = slots
+            .into_iter()
+            .map(|(generation, value)| Slot { generation, value })
+            .collect();
+        Some(Arena { slots, free, live })
     }
 
     pub(crate) fn remove(&mut self, h: Handle) -> Option<T> {

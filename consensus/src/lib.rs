@@ -22,6 +22,7 @@ pub mod output;
 mod prune;
 pub mod replay;
 pub mod sim;
+pub mod snapshot;
 pub mod test_keys;
 pub mod types;
 
@@ -31,4 +32,5 @@ pub use error::{CreateError, InsertError, InsertRejection};
 pub use event::{InvalidEvent, InvalidReason, UncheckedEvent, VerifiedEvent};
 pub use members::{Member, MemberSet};
 pub use output::{EquivocationProof, OrderedEvent, Output};
+pub use snapshot::SnapshotError;
 pub use types::{EventId, MemberId, Round, TimestampNs, Weight};

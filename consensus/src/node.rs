@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 /// What an event knows about one member's events among its ancestors (after the horizon rule,
 /// see [`crate::Engine`]): nothing, the latest one it *sees*, or a fork.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Seen {
     None,
     /// The highest event by the member among the ancestors, which are all on its self-chain
@@ -41,7 +41,7 @@ impl Seen {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Status {
     /// In the DAG, not yet in the order.
     Pending,
