@@ -167,6 +167,18 @@ impl Engine {
         self.last_decided
     }
 
+    /// The order index the next ordered event gets.
+    pub fn next_order_index(&self) -> u64 {
+        self.next_order
+    }
+
+    /// Birth rounds below this are out of memory for good: an event born earlier is dropped on
+    /// arrival, so a ledger may let such events go once a snapshot of this engine is stored.
+    pub fn forgotten_birth_rounds_below(&self) -> Round {
+        let oldest_held = self.by_birth_round.keys().next().copied();
+        oldest_held.map_or(self.forgotten_below(), |b| b.min(self.forgotten_below()))
+    }
+
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             last_decided_round: self.last_decided,

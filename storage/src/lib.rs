@@ -15,6 +15,7 @@ mod records;
 mod recovery;
 mod rocks;
 pub mod sim;
+mod snapshot;
 mod store;
 mod verify;
 
@@ -25,5 +26,8 @@ pub use mem::MemStore;
 pub use records::{LedgerHead, OrderRecord, TransactionRecord};
 pub use recovery::{rebuild_engine, replay_events, verified_events, Recovered, RecoveryError};
 pub use rocks::{Compression, RocksConfig, RocksStore, SCHEMA_VERSION};
+pub use snapshot::{
+    mark_pruned, pruned_below, put_snapshot, ENGINE_SNAPSHOT_KEY, PRUNED_BELOW_KEY,
+};
 pub use store::{StateRow, Store};
 pub use verify::{verify_chain, ChainReport};

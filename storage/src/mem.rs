@@ -3,7 +3,7 @@
 
 use crate::batch::{Batch, Op};
 use crate::error::StoreError;
-use crate::records::{LedgerHead, OrderRecord, TransactionRecord};
+use crate::records::{event_header, LedgerHead, OrderRecord, TransactionRecord};
 use crate::store::StateRow;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -156,6 +156,22 @@ impl Store for MemStore {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok(crate::store::skip_after(rows, after, limit))
+    }
+
+    fn prune_events_born_before(&self, birth_round: Round) -> Result<u64, StoreError> {
+        let mut t = self.tables.write().expect("store lock poisoned");
+        let mut old = Vec::new();
+        for (id, bytes) in &t.events {
+            let (creator, seq, born) = event_header(id.as_bytes(), bytes)?;
+            if born < birth_round {
+                old.push((*id, creator, seq));
+            }
+        }
+        for (id, creator, seq) in &old {
+            t.events.remove(id);
+            t.by_creator.remove(&(*creator, *seq, *id));
+        }
+        Ok(old.len() as u64)
     }
 
     fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError> {

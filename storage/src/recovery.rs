@@ -27,6 +27,10 @@ pub enum RecoveryError {
     TransactionMismatch { index: u64, detail: String },
     #[error("bad engine configuration: {0}")]
     Config(#[from] votegraph_consensus::config::ConfigError),
+    #[error("the ledger's engine snapshot cannot be used: {0}")]
+    Snapshot(#[from] votegraph_consensus::SnapshotError),
+    #[error("the ledger's engine snapshot continues at order index {snapshot}, beyond the ledger's head at {head}")]
+    SnapshotAhead { snapshot: u64, head: u64 },
 }
 
 /// Where a recovered validator stands.
@@ -39,14 +43,20 @@ pub struct Recovered {
     pub pending: Vec<votegraph_consensus::OrderedEvent>,
 }
 
-/// Rebuilds the engine from every stored event (parents first) and checks each event the
-/// replay orders against the stored order record with the same index.
+/// Rebuilds the engine and checks each event the replay orders against the stored order
+/// record with the same index. With an engine snapshot in the ledger (see [`crate::snapshot`])
+/// the engine starts from it and only the stored events it does not hold are replayed; without
+/// one, every stored event is replayed from genesis.
 pub fn rebuild_engine(
     store: &dyn Store,
     config: EngineConfig,
     members: MemberSet,
     local: Option<(MemberId, SigningKey)>,
 ) -> Result<Recovered, RecoveryError> {
+    if let Some(engine) = crate::snapshot::restore(store, &config, &members, &local)? {
+        let events = crate::snapshot::events_after(store, &engine, &members, &config)?;
+        return replay_into(store, engine, events);
+    }
     let events = verified_events(store, &members, &config.event_limits)?;
     replay_events(store, config, members, local, events)
 }
@@ -57,26 +67,39 @@ pub fn verified_events(
     members: &MemberSet,
     limits: &votegraph_consensus::EventLimits,
 ) -> Result<Vec<VerifiedEvent>, RecoveryError> {
-    let mut events = Vec::new();
-    for id in store.all_event_ids()? {
-        let bytes = store
-            .event(&id)?
-            .ok_or_else(|| StoreError::corrupt("events", id.as_bytes(), "indexed event missing"))?;
-        let invalid = |detail: String| RecoveryError::InvalidEvent {
-            id: id.to_hex(),
-            detail,
-        };
-        let unchecked =
-            UncheckedEvent::decode(&bytes, limits).map_err(|e| invalid(e.to_string()))?;
-        let verified = unchecked
-            .verify(members, limits)
-            .map_err(|e| invalid(e.reason.to_string()))?;
-        if verified.id() != id {
-            return Err(invalid("stored under another id".into()));
-        }
-        events.push(verified);
+    store
+        .all_event_ids()?
+        .iter()
+        .map(|id| stored_event(store, id, members, limits, |_| true).map(Option::unwrap))
+        .collect()
+}
+
+/// The stored event `id`, decoded and, when `wanted` says so, verified.
+pub(crate) fn stored_event(
+    store: &dyn Store,
+    id: &votegraph_consensus::EventId,
+    members: &MemberSet,
+    limits: &votegraph_consensus::EventLimits,
+    wanted: impl Fn(&UncheckedEvent) -> bool,
+) -> Result<Option<VerifiedEvent>, RecoveryError> {
+    let bytes = store
+        .event(id)?
+        .ok_or_else(|| StoreError::corrupt("events", id.as_bytes(), "indexed event missing"))?;
+    let invalid = |detail: String| RecoveryError::InvalidEvent {
+        id: id.to_hex(),
+        detail,
+    };
+    let unchecked = UncheckedEvent::decode(&bytes, limits).map_err(|e| invalid(e.to_string()))?;
+    if !wanted(&unchecked) {
+        return Ok(None);
     }
-    Ok(events)
+    let verified = unchecked
+        .verify(members, limits)
+        .map_err(|e| invalid(e.reason.to_string()))?;
+    if verified.id() != *id {
+        return Err(invalid("stored under another id".into()));
+    }
+    Ok(Some(verified))
 }
 
 /// [`rebuild_engine`] from `events` verified already (an auditor checks them in parallel
@@ -86,11 +109,28 @@ pub fn replay_events(
     config: EngineConfig,
     members: MemberSet,
     local: Option<(MemberId, SigningKey)>,
+    events: Vec<VerifiedEvent>,
+) -> Result<Recovered, RecoveryError> {
+    let engine = Engine::new(config, members, local)?;
+    replay_into(store, engine, events)
+}
+
+/// Inserts `events` into `engine` and checks every event it orders from its next order index
+/// on against the ledger.
+fn replay_into(
+    store: &dyn Store,
+    mut engine: Engine,
     mut events: Vec<VerifiedEvent>,
 ) -> Result<Recovered, RecoveryError> {
-    let mut engine = Engine::new(config, members, local)?;
     let head = store.head()?;
-    let mut checked = 0u64;
+    let mut checked = engine.next_order_index();
+    if checked > head.next_order_index {
+        return Err(RecoveryError::SnapshotAhead {
+            snapshot: checked,
+            head: head.next_order_index,
+        });
+    }
+    let start = checked;
     let mut pending = Vec::new();
     // Oldest birth rounds first (parents never have a later birth round than their children),
     // so that no event reaches the engine far ahead of the rounds it has decided.
@@ -124,7 +164,7 @@ pub fn replay_events(
     }
     Ok(Recovered {
         engine,
-        events_checked: checked,
+        events_checked: checked - start,
         pending,
     })
 }

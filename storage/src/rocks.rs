@@ -4,7 +4,7 @@
 use crate::batch::{Batch, Op};
 use crate::error::{StoreError, Table};
 use crate::records::{
-    creator_key, index_key, seal, unseal, LedgerHead, OrderRecord, TransactionRecord,
+    creator_key, event_header, index_key, seal, unseal, LedgerHead, OrderRecord, TransactionRecord,
 };
 use crate::store::StateRow;
 use crate::store::Store;
@@ -140,6 +140,22 @@ impl RocksStore {
         Ok(store)
     }
 
+    /// Writes `wb` atomically, waiting (outside RocksDB) while RocksDB stalls writes.
+    fn commit(&self, wb: rocksdb::WriteBatch) -> Result<(), StoreError> {
+        let mut pause = STALL_PAUSE_MIN;
+        loop {
+            // A refused write leaves nothing behind; the next attempt writes the same bytes.
+            let attempt = rocksdb::WriteBatch::from_data(wb.data());
+            match self.db.write_opt(attempt, &self.write_options) {
+                Err(e) if write_stalled(&e) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(STALL_PAUSE_MAX);
+                }
+                result => return result.map_err(io),
+            }
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -179,34 +195,6 @@ impl RocksStore {
         };
         store.check_schema()?;
         Ok(store)
-    }
-
-    /// Drops from the event tables every event born before `birth_round` (the order log, the
-    /// transactions and the state stay). For validators that do not keep full history: events
-    /// two ancient windows behind the latest decided round are never needed by consensus again,
-    /// but an auditor re-running consensus needs them all, so keeping them is the default.
-    /// Returns the number of events dropped.
-    pub fn prune_events_born_before(&self, birth_round: Round) -> Result<u64, StoreError> {
-        let _writing = self.writing.lock().expect("write lock poisoned");
-        let mut wb = rocksdb::WriteBatch::default();
-        let mut dropped = 0u64;
-        for item in self.db.iterator_cf(self.table(EVENTS), IteratorMode::Start) {
-            let (key, sealed) = item.map_err(io)?;
-            let bytes = unseal(EVENTS, &key, &sealed)?;
-            if event_birth_round(&key, bytes)? < birth_round {
-                let creator = u32::from_le_bytes(bytes[1..5].try_into().expect("checked length"));
-                let seq = u64::from_le_bytes(bytes[5..13].try_into().expect("checked length"));
-                let id =
-                    EventId(key.as_ref().try_into().map_err(|_| {
-                        StoreError::corrupt(EVENTS, &key, "key is not an event id")
-                    })?);
-                wb.delete_cf(self.table(EVENTS), &key);
-                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator, seq, &id));
-                dropped += 1;
-            }
-        }
-        self.db.write_opt(wb, &self.write_options).map_err(io)?;
-        Ok(dropped)
     }
 
     /// A RocksDB checkpoint of this ledger at `to` (which must not exist): one consistent
@@ -491,18 +479,29 @@ impl Store for RocksStore {
         for op in batch.ops {
             self.apply(&mut wb, op);
         }
-        let mut pause = STALL_PAUSE_MIN;
-        loop {
-            // A refused write leaves nothing behind; the next attempt writes the same bytes.
-            let attempt = rocksdb::WriteBatch::from_data(wb.data());
-            match self.db.write_opt(attempt, &self.write_options) {
-                Err(e) if write_stalled(&e) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(STALL_PAUSE_MAX);
-                }
-                result => return result.map_err(io),
+        self.commit(wb)
+    }
+
+    fn prune_events_born_before(&self, birth_round: Round) -> Result<u64, StoreError> {
+        let _writing = self.writing.lock().expect("write lock poisoned");
+        let mut wb = rocksdb::WriteBatch::default();
+        let mut dropped = 0u64;
+        for item in self.db.iterator_cf(self.table(EVENTS), IteratorMode::Start) {
+            let (key, sealed) = item.map_err(io)?;
+            let bytes = unseal(EVENTS, &key, &sealed)?;
+            let (creator, seq, born) = event_header(&key, bytes)?;
+            if born < birth_round {
+                let id =
+                    EventId(key.as_ref().try_into().map_err(|_| {
+                        StoreError::corrupt(EVENTS, &key, "key is not an event id")
+                    })?);
+                wb.delete_cf(self.table(EVENTS), &key);
+                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator, seq, &id));
+                dropped += 1;
             }
         }
+        self.commit(wb)?;
+        Ok(dropped)
     }
 
     fn head(&self) -> Result<LedgerHead, StoreError> {
@@ -593,15 +592,6 @@ fn event_id_of(key: &[u8]) -> Result<EventId, StoreError> {
         .and_then(|id| id.try_into().ok())
         .map(EventId)
         .ok_or_else(|| StoreError::corrupt(BY_CREATOR, key, "key is not creator, sequence and id"))
-}
-
-/// The birth round of an encoded event: bytes 13..21 of the canonical encoding (after the
-/// version, the creator and the sequence number; see the consensus crate's `encoding`).
-fn event_birth_round(key: &[u8], bytes: &[u8]) -> Result<Round, StoreError> {
-    let field = bytes
-        .get(13..21)
-        .ok_or_else(|| StoreError::corrupt(EVENTS, key, "event shorter than its header"))?;
-    Ok(u64::from_le_bytes(field.try_into().expect("8 bytes")))
 }
 
 /// The index an 8-byte big-endian key stands for; any other key is corruption.

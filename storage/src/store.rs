@@ -59,6 +59,13 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<StateRow>, StoreError>;
 
     fn checkpoint(&self, round: Round) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Drops from the event tables every event born before `birth_round` (the order log, the
+    /// transactions and the state stay), returning how many went. For validators that do not
+    /// keep full history, once an engine snapshot that no longer needs them is stored (see
+    /// [`crate::put_snapshot`]); an auditor re-running consensus needs them all, so keeping
+    /// them is the default.
+    fn prune_events_born_before(&self, birth_round: Round) -> Result<u64, StoreError>;
 }
 
 /// Where a state scan starts: at `after` when it is within `prefix`, else at `prefix`.

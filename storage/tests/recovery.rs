@@ -4,20 +4,34 @@
 use votegraph_consensus::sim::{member_set, GossipParams, GossipStream};
 use votegraph_consensus::{Engine, EngineConfig, Output};
 use votegraph_storage::{
-    rebuild_engine, round_batch, Batch, MemStore, RecoveryError, RocksConfig, RocksStore,
-    RoundCommit, Store,
+    mark_pruned, pruned_below, put_snapshot, rebuild_engine, round_batch, Batch, MemStore,
+    RecoveryError, RocksConfig, RocksStore, RoundCommit, Store,
 };
 
 /// Runs a 4-member gossip as a validator would persist it: every event stored when inserted,
 /// every decided round committed as one batch.
 fn run_validator(store: &dyn Store, events: usize) -> Engine {
+    run_validator_with(store, events, None)
+}
+
+/// How a validator that keeps snapshots behaves: a snapshot in the batch of every decided round
+/// at least `interval_rounds` after the last one, for the first `until_event` events; then,
+/// when `prune`, the events the snapshot no longer needs are dropped.
+struct Snapshots {
+    interval_rounds: u64,
+    until_event: usize,
+    prune: bool,
+}
+
+fn run_validator_with(store: &dyn Store, events: usize, snapshots: Option<Snapshots>) -> Engine {
     let mut engine = Engine::new(EngineConfig::default(), member_set(4), None).unwrap();
     let mut params = GossipParams::new(4, events, 21);
     params.transactions_per_event = 2;
     params.transaction_bytes = 100;
     let mut stream = GossipStream::new(&params);
     let mut head = store.head().unwrap();
-    for _ in 0..events {
+    let mut snapshot_round = 0;
+    for step in 0..events {
         let event = stream.next_event(engine.last_decided_round());
         let mut batch = Batch::new();
         batch.put_event(
@@ -47,8 +61,24 @@ fn run_validator(store: &dyn Store, events: usize) -> Engine {
             }
         }
         if let Some(done) = round {
-            let (batch, next) = round_batch(&head, &done);
+            let (mut batch, next) = round_batch(&head, &done);
+            let due = snapshots.as_ref().filter(|s| {
+                step < s.until_event && done.round >= snapshot_round + s.interval_rounds
+            });
+            let mut prune_below = None;
+            if let Some(s) = due {
+                put_snapshot(&mut batch, &engine);
+                snapshot_round = done.round;
+                if s.prune {
+                    let below = engine.forgotten_birth_rounds_below();
+                    mark_pruned(&mut batch, below);
+                    prune_below = Some(below);
+                }
+            }
             store.write(batch).unwrap();
+            if let Some(below) = prune_below {
+                store.prune_events_born_before(below).unwrap();
+            }
             head = next;
         }
     }
@@ -59,6 +89,13 @@ fn run_validator(store: &dyn Store, events: usize) -> Engine {
 /// someone with write access to the files would), then opened as a store.
 /// The directory is returned with the store: it is removed when dropped.
 fn tampered_ledger(tamper: impl FnOnce(&rocksdb::DB)) -> (tempfile::TempDir, RocksStore) {
+    tampered_ledger_with(None, tamper)
+}
+
+fn tampered_ledger_with(
+    snapshots: Option<Snapshots>,
+    tamper: impl FnOnce(&rocksdb::DB),
+) -> (tempfile::TempDir, RocksStore) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     let config = RocksConfig {
@@ -67,7 +104,7 @@ fn tampered_ledger(tamper: impl FnOnce(&rocksdb::DB)) -> (tempfile::TempDir, Roc
     };
     {
         let store = RocksStore::open(&path, &config).unwrap();
-        run_validator(&store, 400);
+        run_validator_with(&store, 400, snapshots);
     }
     {
         let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
@@ -76,6 +113,21 @@ fn tampered_ledger(tamper: impl FnOnce(&rocksdb::DB)) -> (tempfile::TempDir, Roc
     }
     let store = RocksStore::open(&path, &config).unwrap();
     (dir, store)
+}
+
+/// Swaps the event ids of two order records, resealing them with valid checksums.
+fn swap_order_records(db: &rocksdb::DB, first: u64, second: u64) {
+    let cf = db.cf_handle("order").unwrap();
+    let mut a = db.get_cf(cf, first.to_be_bytes()).unwrap().unwrap();
+    let mut b = db.get_cf(cf, second.to_be_bytes()).unwrap().unwrap();
+    let (id_a, id_b) = (a[..32].to_vec(), b[..32].to_vec());
+    a[..32].copy_from_slice(&id_b);
+    b[..32].copy_from_slice(&id_a);
+    for (index, value) in [(first, &mut a), (second, &mut b)] {
+        value.truncate(value.len() - 8);
+        reseal("order", &index.to_be_bytes(), value);
+        db.put_cf(cf, index.to_be_bytes(), &value[..]).unwrap();
+    }
 }
 
 /// Appends the checksum a store seals `value` with under `table` and `key` (as a forger with
@@ -110,19 +162,7 @@ fn rebuilding_from_stored_events_reproduces_the_stored_order() {
 #[test]
 fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_difference() {
     // Swap the event ids of order records 40 and 41, resealing them with valid checksums.
-    let (_dir, store) = tampered_ledger(|db| {
-        let cf = db.cf_handle("order").unwrap();
-        let mut a = db.get_cf(cf, 40u64.to_be_bytes()).unwrap().unwrap();
-        let mut b = db.get_cf(cf, 41u64.to_be_bytes()).unwrap().unwrap();
-        let (id_a, id_b) = (a[..32].to_vec(), b[..32].to_vec());
-        a[..32].copy_from_slice(&id_b);
-        b[..32].copy_from_slice(&id_a);
-        for (index, value) in [(40u64, &mut a), (41u64, &mut b)] {
-            value.truncate(value.len() - 8);
-            reseal("order", &index.to_be_bytes(), value);
-            db.put_cf(cf, index.to_be_bytes(), &value[..]).unwrap();
-        }
-    });
+    let (_dir, store) = tampered_ledger(|db| swap_order_records(db, 40, 41));
     match rebuild_engine(&store, EngineConfig::default(), member_set(4), None) {
         Err(RecoveryError::OrderMismatch { index, .. }) => assert_eq!(index, 40),
         other => panic!("expected an order mismatch at 40, got {:?}", other.err()),
@@ -195,4 +235,75 @@ fn rounds_decided_but_not_committed_before_a_crash_are_returned_pending() {
         head.chain_head, full.chain_head,
         "committing the pending events restores the ledger"
     );
+}
+
+/// A validator that prunes restarts from its newest snapshot: the events that were dropped are
+/// not needed, and the order decided after the snapshot is replayed and checked.
+#[test]
+fn a_pruned_ledger_restarts_from_its_snapshot_and_checks_the_order_after_it() {
+    let store = MemStore::new();
+    let snapshots = Snapshots {
+        interval_rounds: 5,
+        until_event: 1200,
+        prune: true,
+    };
+    let live = run_validator_with(&store, 1500, Some(snapshots));
+    let head = store.head().unwrap();
+    let cut = pruned_below(&store)
+        .unwrap()
+        .expect("the ledger says it was pruned");
+    let stored = store.all_event_ids().unwrap().len();
+    eprintln!("{stored} of 1500 events kept, pruned below birth round {cut}");
+    assert!(cut > 0 && stored + 300 < 1500, "events were pruned");
+    let recovered = rebuild_engine(&store, EngineConfig::default(), member_set(4), None).unwrap();
+    assert!(
+        recovered.events_checked > 0,
+        "order after the snapshot was checked"
+    );
+    assert!(recovered.pending.is_empty());
+    assert_eq!(
+        recovered.engine.next_order_index(),
+        head.next_order_index,
+        "the replay reached the ledger's head"
+    );
+    assert_eq!(
+        recovered.engine.last_decided_round(),
+        live.last_decided_round()
+    );
+    // Without the snapshot the same ledger cannot be replayed from genesis.
+    let mut batch = Batch::new();
+    batch.delete_state(votegraph_storage::ENGINE_SNAPSHOT_KEY.to_vec());
+    store.write(batch).unwrap();
+    assert!(rebuild_engine(&store, EngineConfig::default(), member_set(4), None).is_err());
+}
+
+/// With a snapshot, an order record after it that disagrees with the events is still refused
+/// at its index.
+#[test]
+fn a_wrong_order_after_the_snapshot_is_refused_at_its_index() {
+    let snapshots = Snapshots {
+        interval_rounds: 5,
+        until_event: 250,
+        prune: false,
+    };
+    let mut last = 0;
+    let (_dir, store) = tampered_ledger_with(Some(snapshots), |db| {
+        let cf = db.cf_handle("order").unwrap();
+        let (key, _) = db
+            .iterator_cf(cf, rocksdb::IteratorMode::End)
+            .next()
+            .unwrap()
+            .unwrap();
+        last = u64::from_be_bytes(key.as_ref().try_into().unwrap());
+        swap_order_records(db, last - 1, last);
+    });
+    let snapshot = store
+        .state(votegraph_storage::ENGINE_SNAPSHOT_KEY)
+        .unwrap()
+        .expect("a snapshot was stored");
+    assert!(!snapshot.is_empty());
+    match rebuild_engine(&store, EngineConfig::default(), member_set(4), None) {
+        Err(RecoveryError::OrderMismatch { index, .. }) => assert_eq!(index, last - 1),
+        other => panic!("expected an order mismatch, got {:?}", other.err()),
+    }
 }
