@@ -103,6 +103,13 @@ pub struct StorageSection {
     pub fsync: bool,
     pub block_cache_bytes: usize,
     pub write_buffer_bytes: usize,
+    /// Store a snapshot of the consensus engine every this many decided rounds, so that a
+    /// restart replays only the events after it.
+    pub snapshot_interval_rounds: u64,
+    /// Keep every event in the ledger (the default). Set to false to drop, after each snapshot,
+    /// the events it no longer needs: the disk stays bounded, but the ledger can no longer be
+    /// exported for an audit, and peers further behind than it holds cannot catch up from it.
+    pub keep_full_history: bool,
 }
 
 impl Default for StorageSection {
@@ -112,6 +119,8 @@ impl Default for StorageSection {
             fsync: rocks.fsync,
             block_cache_bytes: rocks.block_cache_bytes,
             write_buffer_bytes: rocks.write_buffer_bytes,
+            snapshot_interval_rounds: 50,
+            keep_full_history: true,
         }
     }
 }
@@ -254,6 +263,10 @@ impl NodeConfig {
                 Ok(())
             }
         };
+        positive(
+            "storage.snapshot_interval_rounds",
+            self.storage.snapshot_interval_rounds as usize,
+        )?;
         positive("gossip.syncs_in_flight", self.gossip.syncs_in_flight)?;
         positive(
             "gossip.events_per_frame_max",

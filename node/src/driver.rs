@@ -14,6 +14,7 @@ use crate::ledger_state::{split_writes, LedgerState};
 use crate::orphans::Orphans;
 use crate::pool::Pending;
 use crate::shared::Shared;
+use crate::snapshots::Snapshots;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -60,6 +61,8 @@ pub struct DriverSettings {
     /// Transaction bytes one event carries, within the engine's event size limit.
     pub transaction_bytes_per_event_max: usize,
     pub ancient_window_rounds: Round,
+    pub snapshot_interval_rounds: Round,
+    pub keep_full_history: bool,
 }
 
 pub struct Driver {
@@ -68,6 +71,7 @@ pub struct Driver {
     shared: Arc<Shared>,
     governance: Arc<Governance>,
     checkpointer: Checkpointer,
+    snapshots: Snapshots,
     head: LedgerHead,
     settings: DriverSettings,
     /// Own events not yet ordered, with the pool entries they carry (requeued if stale).
@@ -100,7 +104,14 @@ impl Driver {
             .filter(|e| engine.status(&e.id()).is_some_and(|s| !s.ordered))
             .map(|e| e.id())
             .collect();
+        let snapshots = Snapshots::new(
+            settings.snapshot_interval_rounds,
+            settings.keep_full_history,
+            &engine,
+            store.as_ref(),
+        )?;
         Ok(Driver {
+            snapshots,
             engine,
             store,
             shared,
@@ -341,6 +352,13 @@ impl Driver {
         }
         self.offer(&events, &unheld);
         self.publish(ordered.len(), rounds_decided, finalized);
+        let snapshot = self
+            .snapshots
+            .after_commit(&self.engine, &self.head, self.store.as_ref());
+        if let Err(e) = snapshot {
+            error!(error = %e, "ledger write failed; stopping the validator");
+            std::process::exit(74);
+        }
     }
 
     /// Commits `ordered` from its start up to its end or the end of the first round that is a

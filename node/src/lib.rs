@@ -23,5 +23,6 @@ pub mod proofs;
 pub mod run;
 pub mod serve;
 pub mod shared;
+pub mod snapshots;
 pub mod testnet;
 pub mod tls;

@@ -74,11 +74,19 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         members.clone(),
         Some((me, key.clone())),
     )?;
-    info!(
-        events_checked = recovered.events_checked,
-        last_decided_round = recovered.engine.last_decided_round(),
-        "ledger replayed and checked"
-    );
+    match recovered.snapshot_round {
+        Some(snapshot_round) => info!(
+            snapshot_round,
+            events_checked = recovered.events_checked,
+            last_decided_round = recovered.engine.last_decided_round(),
+            "engine restored from its snapshot; the ledger after it replayed and checked"
+        ),
+        None => info!(
+            events_checked = recovered.events_checked,
+            last_decided_round = recovered.engine.last_decided_round(),
+            "ledger replayed and checked from genesis"
+        ),
+    }
     let mut index = GossipIndex::new(members.len());
     for event in recovered.engine.events_in_memory() {
         index.add(&event);
@@ -103,6 +111,8 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
             .transactions_per_event_max
             .min(genesis.consensus.transactions_per_event_max),
         ancient_window_rounds: engine_config.ancient_window_rounds,
+        snapshot_interval_rounds: config.storage.snapshot_interval_rounds,
+        keep_full_history: config.storage.keep_full_history,
         // Room for the event's own fields and per-transaction length prefixes.
         transaction_bytes_per_event_max: engine_config.event_limits.event_bytes_max / 2,
     };

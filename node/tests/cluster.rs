@@ -363,3 +363,91 @@ async fn a_validator_restored_from_an_old_backup_of_its_ledger_does_not_fork_its
         );
     }
 }
+
+/// Validators that do not keep full history store engine snapshots and drop the events those no
+/// longer need. One killed with SIGKILL restarts from its snapshot (its ledger can no longer be
+/// replayed from genesis) and goes on agreeing; its ledger refuses an audit export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validators_that_prune_restart_from_their_snapshots_and_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster(dir.path());
+    cluster.env = vec![
+        ("VOTEGRAPH_STORAGE_KEEP_FULL_HISTORY".into(), "false".into()),
+        (
+            "VOTEGRAPH_STORAGE_SNAPSHOT_INTERVAL_ROUNDS".into(),
+            "5".into(),
+        ),
+    ];
+    cluster.start_all().unwrap();
+    cluster
+        .wait_all_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    // More than two ancient windows (2 x 26 rounds) pass, so the oldest events leave memory
+    // and, after the next snapshot, the ledgers.
+    let mut voter = 30u8;
+    while cluster.head(0).await.unwrap().last_decided_round < 65 {
+        let batch = envelopes(&cluster.chain, voter, 20);
+        submit(&cluster, &[0, 1, 2, 3], &batch).await;
+        finality(&cluster, 0, &batch).await;
+        voter += 1;
+        assert!(voter < 250, "rounds did not advance");
+    }
+    let total = cluster.head(2).await.unwrap().next_transaction_index;
+    cluster.kill(2);
+    cluster.start(2).unwrap();
+    cluster
+        .wait_ready(2, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let after = envelopes(&cluster.chain, 251, 20);
+    submit(&cluster, &[2], &after).await;
+    let placed = finality(&cluster, 0, &after).await;
+    let last = placed.values().map(|(i, _)| *i).max().unwrap();
+    assert!(last >= total);
+    assert_same_chain_at(&cluster, &[0, 1, 2, 3], last).await;
+    cluster.stop_all();
+    let log = without_colours(&std::fs::read_to_string(cluster.dir.join("v2/node.log")).unwrap());
+    let pruned: u64 = log
+        .lines()
+        .filter(|l| l.contains("old events pruned"))
+        .filter_map(|l| {
+            l.split("pruned=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    eprintln!("validator 2 pruned {pruned} events");
+    assert!(pruned > 0, "validator 2 never pruned:\n{log}");
+    assert!(
+        log.contains("engine restored from its snapshot"),
+        "validator 2 did not restart from its snapshot:\n{log}"
+    );
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_votegraph"))
+        .args(["audit", "export", "--data"])
+        .arg(cluster.dir.join("v2").join("data"))
+        .arg("--out")
+        .arg(dir.path().join("pruned.vgx"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&export.stderr);
+    assert!(!export.status.success(), "a pruned ledger was exported");
+    assert!(stderr.contains("pruned"), "{stderr}");
+}
+
+/// The log without its terminal colour sequences (ESC [ ... m).
+fn without_colours(log: &str) -> String {
+    let mut plain = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}

@@ -247,6 +247,19 @@ pub(crate) fn creator_key(creator: u32, seq: u64, id: &EventId) -> Vec<u8> {
     key
 }
 
+/// Creator, sequence number and birth round of an encoded event: bytes 1..21 of the canonical
+/// encoding, after its version byte (see the consensus crate's `encoding`). `key` names the
+/// record in an error.
+pub(crate) fn event_header(key: &[u8], bytes: &[u8]) -> Result<(u32, u64, Round), StoreError> {
+    let header = bytes
+        .get(1..21)
+        .ok_or_else(|| StoreError::corrupt("events", key, "event shorter than its header"))?;
+    let creator = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
+    let seq = u64::from_le_bytes(header[4..12].try_into().expect("8 bytes"));
+    let birth_round = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
+    Ok((creator, seq, birth_round))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,17 +325,4 @@ mod tests {
         );
         assert!(index_key(1) < index_key(256), "keys sort numerically");
     }
-}
-
-/// Creator, sequence number and birth round of an encoded event: bytes 1..21 of the canonical
-/// encoding, after its version byte (see the consensus crate's `encoding`). `key` names the
-/// record in an error.
-pub(crate) fn event_header(key: &[u8], bytes: &[u8]) -> Result<(u32, u64, Round), StoreError> {
-    let header = bytes
-        .get(1..21)
-        .ok_or_else(|| StoreError::corrupt("events", key, "event shorter than its header"))?;
-    let creator = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
-    let seq = u64::from_le_bytes(header[4..12].try_into().expect("8 bytes"));
-    let birth_round = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
-    Ok((creator, seq, birth_round))
 }

@@ -41,6 +41,9 @@ pub struct Recovered {
     /// Events the replay ordered beyond the stored head: rounds decided before a crash whose
     /// batch was not written. The node commits them before anything else.
     pub pending: Vec<votegraph_consensus::OrderedEvent>,
+    /// The latest decided round of the engine snapshot the engine was restored from; `None`
+    /// when it was rebuilt from genesis.
+    pub snapshot_round: Option<votegraph_consensus::Round>,
 }
 
 /// Rebuilds the engine and checks each event the replay orders against the stored order
@@ -54,8 +57,13 @@ pub fn rebuild_engine(
     local: Option<(MemberId, SigningKey)>,
 ) -> Result<Recovered, RecoveryError> {
     if let Some(engine) = crate::snapshot::restore(store, &config, &members, &local)? {
+        let round = engine.last_decided_round();
         let events = crate::snapshot::events_after(store, &engine, &members, &config)?;
-        return replay_into(store, engine, events);
+        let recovered = replay_into(store, engine, events)?;
+        return Ok(Recovered {
+            snapshot_round: Some(round),
+            ..recovered
+        });
     }
     let events = verified_events(store, &members, &config.event_limits)?;
     replay_events(store, config, members, local, events)
@@ -166,6 +174,7 @@ fn replay_into(
         engine,
         events_checked: checked - start,
         pending,
+        snapshot_round: None,
     })
 }
 

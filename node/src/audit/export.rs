@@ -27,6 +27,16 @@ pub fn export(
     genesis: Option<String>,
     out: impl Write,
 ) -> Result<ExportSummary, AuditError> {
+    if let Some(below) = votegraph_storage::pruned_below(store)? {
+        return Err(AuditError::new(
+            "ledger",
+            format!(
+                "its events born before round {below} were pruned (storage.keep_full_history = \
+                 false), so consensus cannot be re-run from it; export from a validator that \
+                 keeps full history"
+            ),
+        ));
+    }
     let head = store.head()?;
     let genesis = match genesis {
         Some(text) => text,

@@ -131,12 +131,13 @@ impl GossipContext {
         };
         let context = Arc::clone(self);
         let known = known.to_vec();
+        let held_next = self.shared.index.read().expect("index lock").known();
         let from_ledger = tokio::task::spawn_blocking(move || {
             history::missing_from_ledger(
                 context.shared.store.as_ref(),
                 &context.rules.limits,
                 &known,
-                context.members(),
+                &held_next,
                 context.settings.bytes_per_sync_max,
             )
         })

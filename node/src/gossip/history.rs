@@ -21,19 +21,25 @@ struct Stored {
 /// Events the peer lacks (by `known`), read from the ledger: every stored event of each
 /// creator from `known[creator]` on whose birth round is within [`ROUNDS_PER_SYNC`] of the
 /// oldest one needed, parents first, cut to `bytes_max` (at least one event). Empty when the
-/// ledger holds nothing the peer lacks.
+/// ledger holds nothing the peer lacks, or cannot help: it was pruned (see the storage's
+/// `keep_full_history`) and lacks an event the peer needs, of a creator this node holds later
+/// events of (`held_next[creator]` is the next sequence number it knows).
 pub fn missing_from_ledger(
     store: &dyn Store,
     limits: &EventLimits,
     known: &[u64],
-    creators: usize,
+    held_next: &[u64],
     bytes_max: usize,
 ) -> Result<Vec<Bytes>, StoreError> {
+    let pruned = votegraph_storage::pruned_below(store)?.is_some();
     let mut chains: Vec<Vec<(Round, Stored)>> = Vec::new();
     let mut oldest_needed: Option<Round> = None;
-    for creator in 0..creators {
+    for (creator, &next) in held_next.iter().enumerate() {
         let from = known.get(creator).copied().unwrap_or(0);
         let first = read_at(store, limits, MemberId(creator as u32), from)?;
+        if pruned && first.is_empty() && from < next {
+            return Ok(Vec::new());
+        }
         if let Some((birth, _)) = first.first() {
             oldest_needed = Some(oldest_needed.map_or(*birth, |o: Round| o.min(*birth)));
         }
@@ -155,7 +161,13 @@ mod tests {
         }
         store.write(batch).unwrap();
         let limits = EventLimits::default();
-        let sent = missing_from_ledger(&store, &limits, &[0; 4], 4, usize::MAX).unwrap();
+        let held_next: Vec<u64> = (0..4)
+            .map(|c| {
+                let chain = events.iter().filter(|e| e.creator().index() == c);
+                chain.map(|e| e.creator_seq() + 1).max().unwrap_or(0)
+            })
+            .collect();
+        let sent = missing_from_ledger(&store, &limits, &[0; 4], &held_next, usize::MAX).unwrap();
         assert!(
             !sent.is_empty() && sent.len() < events.len(),
             "one slice of rounds"
@@ -176,7 +188,18 @@ mod tests {
         assert!(births.iter().all(|b| *b <= births[0] + ROUNDS_PER_SYNC));
         let everything: Vec<u64> = vec![u64::MAX; 4];
         assert!(
-            missing_from_ledger(&store, &limits, &everything, 4, usize::MAX)
+            missing_from_ledger(&store, &limits, &everything, &held_next, usize::MAX)
+                .unwrap()
+                .is_empty()
+        );
+        // A pruned ledger lacks the oldest events: a peer that needs them gets nothing (and is
+        // told it is too far behind) rather than events whose parents it can never get.
+        let mut batch = Batch::new();
+        votegraph_storage::mark_pruned(&mut batch, births[0] + 2);
+        store.write(batch).unwrap();
+        assert!(store.prune_events_born_before(births[0] + 2).unwrap() > 0);
+        assert!(
+            missing_from_ledger(&store, &limits, &[0; 4], &held_next, usize::MAX)
                 .unwrap()
                 .is_empty()
         );
