@@ -175,7 +175,12 @@ impl Engine {
     /// Birth rounds below this are out of memory for good: an event born earlier is dropped on
     /// arrival, so a ledger may let such events go once a snapshot of this engine is stored.
     pub fn forgotten_birth_rounds_below(&self) -> Round {
-        let oldest_held = self.by_birth_round.keys().next().copied();
+        // Witnesses kept for their fame vote are filed under the prune cut, not under their
+        // own (older) birth round: the first bucket is searched for the oldest one.
+        let oldest_held = self.by_birth_round.values().next().and_then(|handles| {
+            let births = handles.iter().filter_map(|h| self.dag.get(*h));
+            births.map(|node| node.birth_round).min()
+        });
         oldest_held.map_or(self.forgotten_below(), |b| b.min(self.forgotten_below()))
     }
 

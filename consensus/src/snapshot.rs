@@ -34,6 +34,11 @@ pub enum SnapshotError {
     Version { found: u32, expected: u32 },
     #[error("the engine snapshot was taken with {found}; this engine has {expected}")]
     Mismatch { found: String, expected: String },
+    #[error("the engine snapshot is member {taken_by:?}'s; this engine is member {restoring:?}'s (restore a validator's own ledger, or replay from genesis)")]
+    OtherMember {
+        taken_by: Option<u32>,
+        restoring: Option<u32>,
+    },
     #[error("event {} named by the engine snapshot is not available", .0.to_hex())]
     MissingEvent(EventId),
     #[error("bad engine configuration: {0}")]
@@ -44,8 +49,12 @@ pub enum SnapshotError {
 struct Snapshot {
     version: u32,
     members: u32,
+    /// blake3 of the validator set (keys and weights, in order).
+    members_digest: [u8; 32],
     coin_frequency: u64,
     ancient_window_rounds: Round,
+    /// The member whose engine this was (none for an observer): its own tip is only its own.
+    local: Option<u32>,
     own_tip: Option<([u8; 32], u64, Round, TimestampNs)>,
     slots: Vec<(u32, Option<NodeData>)>,
     free: Vec<u32>,
@@ -107,8 +116,10 @@ impl Engine {
         let snapshot = Snapshot {
             version: SNAPSHOT_VERSION,
             members: self.members.len() as u32,
+            members_digest: members_digest(&self.members),
             coin_frequency: self.config.coin_frequency,
             ancient_window_rounds: self.config.ancient_window_rounds,
+            local: self.local.as_ref().map(|(id, _)| id.0),
             own_tip: self
                 .own_tip
                 .map(|t| (t.id.0, t.seq, t.birth_round, t.timestamp_ns)),
@@ -166,6 +177,15 @@ impl Engine {
         let snapshot: Snapshot =
             postcard::from_bytes(bytes).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
         check_header(&snapshot, &config, &members)?;
+        // Its own tip is the member's own chain: another member (a ledger restored from a
+        // peer's backup) would continue the wrong chain, or fork its own.
+        let restoring = local.as_ref().map(|(id, _)| id.0);
+        if snapshot.local != restoring {
+            return Err(SnapshotError::OtherMember {
+                taken_by: snapshot.local,
+                restoring,
+            });
+        }
         let mut engine = Engine::new(config, members, local)?;
         let n = engine.members.len();
         let mut slots = Vec::with_capacity(snapshot.slots.len());
@@ -226,6 +246,16 @@ impl Engine {
         check_indexes(&engine)?;
         Ok(engine)
     }
+}
+
+fn members_digest(members: &MemberSet) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    for id in members.ids() {
+        let member = members.get(id).expect("listed member");
+        hasher.update(member.public_key.as_bytes());
+        hasher.update(&member.weight.to_le_bytes());
+    }
+    *hasher.finalize().as_bytes()
 }
 
 fn malformed(detail: &str) -> SnapshotError {
@@ -324,6 +354,14 @@ fn check_header(
             expected: SNAPSHOT_VERSION,
         });
     }
+    if snapshot.members as usize == members.len()
+        && snapshot.members_digest != members_digest(members)
+    {
+        return Err(SnapshotError::Mismatch {
+            found: "another validator set (keys or weights)".into(),
+            expected: "this genesis file's validator set".into(),
+        });
+    }
     let taken = (
         snapshot.members as usize,
         snapshot.coin_frequency,
@@ -373,10 +411,40 @@ fn check_indexes(engine: &Engine) -> Result<(), SnapshotError> {
     if !indexed {
         return Err(malformed("an index names an event that is not in memory"));
     }
-    let in_birth_index = engine.by_birth_round.values().map(Vec::len).sum::<usize>();
-    if in_birth_index != engine.dag.len() {
+    let filed: crate::arena::FastSet<Handle> =
+        engine.by_birth_round.values().flatten().copied().collect();
+    if filed.len() != engine.dag.len() {
         return Err(malformed(
             "the birth-round index does not hold every event once",
+        ));
+    }
+    let witness_of = |h: &Handle, round: Round| {
+        engine
+            .dag
+            .get(*h)
+            .is_some_and(|node| node.is_witness() && node.round == round)
+    };
+    let rounds_hold_witnesses = engine
+        .rounds
+        .iter()
+        .all(|(round, state)| state.witnesses.iter().all(|h| witness_of(h, *round)));
+    let creators_hold_witnesses =
+        engine
+            .witnesses_by_creator
+            .iter()
+            .enumerate()
+            .all(|(c, by_seq)| {
+                by_seq.iter().all(|(seq, handles)| {
+                    handles.iter().all(|h| {
+                        engine.dag.get(*h).is_some_and(|node| {
+                            node.is_witness() && node.creator.index() == c && node.seq == *seq
+                        })
+                    })
+                })
+            });
+    if !rounds_hold_witnesses || !creators_hold_witnesses {
+        return Err(malformed(
+            "a witness index names an event that is not such a witness",
         ));
     }
     Ok(())

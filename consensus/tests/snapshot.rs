@@ -204,6 +204,11 @@ fn a_snapshot_is_refused_for_another_configuration_set_or_version() {
         restore(dag.config.clone(), five, &bytes),
         Err(SnapshotError::Mismatch { .. })
     ));
+    let equal_weights = votegraph_consensus::sim::member_set(4);
+    assert!(matches!(
+        restore(dag.config.clone(), equal_weights, &bytes),
+        Err(SnapshotError::Mismatch { .. })
+    ));
     let mut other_version = bytes.clone();
     other_version[0] = 2;
     assert!(matches!(
@@ -246,4 +251,54 @@ fn damaged_snapshots_are_refused_or_restored_but_never_panic() {
         refused += usize::from(result.is_err());
     }
     assert!(refused > 0, "no damaged snapshot was refused");
+}
+
+/// A snapshot is one member's memory, its own chain included: restored for another member (a
+/// ledger restored from a peer's backup) it is refused, and for the same member its next event
+/// continues its own chain.
+#[test]
+fn a_snapshot_is_restored_only_for_the_member_that_took_it() {
+    use votegraph_consensus::sim::member_name;
+    use votegraph_consensus::test_keys::signing_key_for;
+    use votegraph_consensus::MemberId;
+    let dag = dag(4, 800, 41);
+    let local = |m: u32| Some((MemberId(m), signing_key_for(&member_name(m as usize))));
+    let mut engine = Engine::new(dag.config.clone(), dag.members.clone(), local(0)).unwrap();
+    for &i in &dag.order {
+        engine.insert(dag.events[i].clone()).unwrap();
+        engine.drain_outputs();
+    }
+    let bytes = engine.snapshot();
+    let restore = |local| {
+        Engine::restore(
+            dag.config.clone(),
+            dag.members.clone(),
+            local,
+            &bytes,
+            &mut lookup(&dag.events),
+        )
+    };
+    assert!(matches!(
+        restore(local(1)),
+        Err(SnapshotError::OtherMember {
+            taken_by: Some(0),
+            restoring: Some(1)
+        })
+    ));
+    assert!(matches!(
+        restore(None),
+        Err(SnapshotError::OtherMember { .. })
+    ));
+    let mut restored = restore(local(0)).unwrap();
+    let created = restored
+        .create_event(u64::MAX / 2, None, Vec::new())
+        .unwrap();
+    let latest_own = dag
+        .events
+        .iter()
+        .filter(|e| e.creator() == MemberId(0))
+        .map(|e| e.creator_seq())
+        .max()
+        .unwrap();
+    assert_eq!(created.creator_seq(), latest_own + 1);
 }

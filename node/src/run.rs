@@ -21,7 +21,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use tracing::info;
+use tracing::{info, warn};
 use votegraph_gateway::governance::Governance;
 use votegraph_storage::{rebuild_engine, RecoveryError, RocksStore, StoreError};
 
@@ -74,6 +74,9 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         members.clone(),
         Some((me, key.clone())),
     )?;
+    if let Some(reason) = &recovered.snapshot_refused {
+        warn!(%reason, "the ledger's engine snapshot was set aside; replayed from genesis instead");
+    }
     match recovered.snapshot_round {
         Some(snapshot_round) => info!(
             snapshot_round,

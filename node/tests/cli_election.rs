@@ -166,6 +166,7 @@ async fn an_operator_runs_an_election_with_the_command_line() {
     assert_eq!(tally["status"], "tallied");
     check_receipt_file(&cli, dir.path(), &cast);
     check_live_export_and_consistency(&cli, dir.path());
+    check_live_backup(&cli, dir.path());
     let listed = cli.ok(&["election", "list"]);
     assert!(
         listed.contains(ELECTION) && listed.contains("tallied") && listed.contains("2 ballots"),
@@ -276,4 +277,54 @@ fn check_live_export_and_consistency(cli: &Cli, dir: &Path) {
         &(index - 1).to_string(),
     ]);
     assert!(consistent.starts_with("consistent"), "{consistent}");
+}
+
+/// An operator backs up a running validator over its gateway (a RocksDB checkpoint the
+/// validator takes): the backup verifies, and is a whole ledger that exports and audits; a
+/// second backup into the same directory is refused.
+fn check_live_backup(cli: &Cli, dir: &Path) {
+    let votegraph = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_votegraph"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    let backup = dir.join("live-backup");
+    let backup = backup.to_str().unwrap();
+    let (ok, created) = votegraph(&[
+        "backup",
+        "create",
+        "--gateway",
+        &cli.gateway,
+        "--out",
+        backup,
+    ]);
+    assert!(ok && created.contains("received a checkpoint"), "{created}");
+    let (ok, verified) = votegraph(&["backup", "verify", backup]);
+    assert!(ok && verified.contains("ledger verified"), "{verified}");
+    let audit = dir.join("from-backup.audit");
+    let audit = audit.to_str().unwrap();
+    let (ok, exported) = votegraph(&["audit", "export", "--data", backup, "--out", audit]);
+    assert!(ok, "{exported}");
+    let genesis = cli.net.join("genesis.toml");
+    let (ok, audited) = votegraph(&[
+        "audit",
+        "verify",
+        audit,
+        "--genesis",
+        genesis.to_str().unwrap(),
+    ]);
+    assert!(ok && audited.contains("everything matches"), "{audited}");
+    let (ok, again) = votegraph(&[
+        "backup",
+        "create",
+        "--gateway",
+        &cli.gateway,
+        "--out",
+        backup,
+    ]);
+    assert!(!ok && again.contains("not empty"), "{again}");
 }

@@ -44,6 +44,8 @@ pub struct Recovered {
     /// The latest decided round of the engine snapshot the engine was restored from; `None`
     /// when it was rebuilt from genesis.
     pub snapshot_round: Option<votegraph_consensus::Round>,
+    /// Why the ledger's snapshot was set aside for a replay from genesis, if it was.
+    pub snapshot_refused: Option<String>,
 }
 
 /// Rebuilds the engine and checks each event the replay orders against the stored order
@@ -56,17 +58,29 @@ pub fn rebuild_engine(
     members: MemberSet,
     local: Option<(MemberId, SigningKey)>,
 ) -> Result<Recovered, RecoveryError> {
-    if let Some(engine) = crate::snapshot::restore(store, &config, &members, &local)? {
-        let round = engine.last_decided_round();
-        let events = crate::snapshot::events_after(store, &engine, &members, &config)?;
-        let recovered = replay_into(store, engine, events)?;
-        return Ok(Recovered {
-            snapshot_round: Some(round),
-            ..recovered
-        });
-    }
+    let snapshot_refused = match crate::snapshot::restore(store, &config, &members, &local) {
+        Ok(Some(engine)) => {
+            let round = engine.last_decided_round();
+            let events = crate::snapshot::events_after(store, &engine, &members, &config)?;
+            let recovered = replay_into(store, engine, events)?;
+            return Ok(Recovered {
+                snapshot_round: Some(round),
+                ..recovered
+            });
+        }
+        Ok(None) => None,
+        // A ledger that still holds every event does not need its snapshot: a snapshot this
+        // build cannot use (another version, another member's) is set aside, and the replay
+        // starts from genesis. A pruned ledger has no other way back.
+        Err(e) if crate::snapshot::pruned_below(store)?.is_none() => Some(e.to_string()),
+        Err(e) => return Err(e),
+    };
     let events = verified_events(store, &members, &config.event_limits)?;
-    replay_events(store, config, members, local, events)
+    let recovered = replay_events(store, config, members, local, events)?;
+    Ok(Recovered {
+        snapshot_refused,
+        ..recovered
+    })
 }
 
 /// Every stored event, decoded and verified (signature, membership, limits).
@@ -175,6 +189,7 @@ fn replay_into(
         events_checked: checked - start,
         pending,
         snapshot_round: None,
+        snapshot_refused: None,
     })
 }
 

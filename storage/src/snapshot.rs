@@ -1,7 +1,8 @@
 //! Engine snapshots in the ledger, and pruning that they make safe.
 //!
-//! A validator stores a snapshot of its engine in the batch that commits the engine's latest
-//! decided round, so the snapshot and the order it continues are durable together. A restart
+//! A validator stores a snapshot of its engine once every event the engine ordered is
+//! committed (a batch of its own, right after that commit), so the order the snapshot continues
+//! is always durable before the snapshot is. A restart
 //! restores the newest snapshot and replays only the stored events it does not hold; events
 //! born before what the snapshot remembers are never needed again and may be pruned.
 //! Snapshots live in the state table outside `gov/`, so they are not part of the governance
@@ -20,8 +21,9 @@ pub const ENGINE_SNAPSHOT_KEY: &[u8] = b"engine/snapshot";
 /// A ledger with it cannot be exported for an audit that re-runs consensus from genesis.
 pub const PRUNED_BELOW_KEY: &[u8] = b"engine/pruned-below";
 
-/// Adds a snapshot of `engine` (every output drained) to `batch`, which must be the batch that
-/// commits the engine's latest decided round.
+/// Adds a snapshot of `engine` (every output drained) to `batch`. Write it once the ledger's
+/// head continues where the engine's order does (every ordered event committed), in that batch
+/// or after it.
 pub fn put_snapshot(batch: &mut Batch, engine: &Engine) {
     batch.put_state(ENGINE_SNAPSHOT_KEY.to_vec(), engine.snapshot());
 }

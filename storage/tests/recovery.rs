@@ -270,11 +270,45 @@ fn a_pruned_ledger_restarts_from_its_snapshot_and_checks_the_order_after_it() {
         recovered.engine.last_decided_round(),
         live.last_decided_round()
     );
-    // Without the snapshot the same ledger cannot be replayed from genesis.
+    // With a snapshot it cannot use, or without one, the same ledger cannot be replayed from
+    // genesis: it says so.
+    let mut batch = Batch::new();
+    batch.put_state(
+        votegraph_storage::ENGINE_SNAPSHOT_KEY.to_vec(),
+        vec![1, 2, 3],
+    );
+    store.write(batch).unwrap();
+    assert!(matches!(
+        rebuild_engine(&store, EngineConfig::default(), member_set(4), None),
+        Err(RecoveryError::Snapshot(_))
+    ));
     let mut batch = Batch::new();
     batch.delete_state(votegraph_storage::ENGINE_SNAPSHOT_KEY.to_vec());
     store.write(batch).unwrap();
     assert!(rebuild_engine(&store, EngineConfig::default(), member_set(4), None).is_err());
+}
+
+/// A ledger that keeps every event does not depend on its snapshot: one this build cannot use
+/// is set aside (and reported) and the ledger is replayed from genesis.
+#[test]
+fn an_unusable_snapshot_of_a_full_ledger_is_set_aside_for_a_replay_from_genesis() {
+    let store = MemStore::new();
+    let snapshots = Snapshots {
+        interval_rounds: 5,
+        until_event: 400,
+        prune: false,
+    };
+    run_validator_with(&store, 600, Some(snapshots));
+    let mut batch = Batch::new();
+    batch.put_state(votegraph_storage::ENGINE_SNAPSHOT_KEY.to_vec(), vec![9; 40]);
+    store.write(batch).unwrap();
+    let recovered = rebuild_engine(&store, EngineConfig::default(), member_set(4), None).unwrap();
+    assert!(recovered.snapshot_refused.is_some());
+    assert_eq!(recovered.snapshot_round, None);
+    assert_eq!(
+        recovered.events_checked,
+        store.head().unwrap().next_order_index
+    );
 }
 
 /// With a snapshot, an order record after it that disagrees with the events is still refused

@@ -9,7 +9,8 @@ use votegraph_storage::{verify_chain, ChainReport, RocksConfig, RocksStore, Stor
 
 #[derive(Subcommand)]
 pub enum BackupCommand {
-    /// Copy the ledger in --data to --out (a new directory) and verify the copy.
+    /// Copy the ledger in --data to --out (a new directory) and verify the copy; or, with
+    /// --gateway, have the running validator take a RocksDB checkpoint and receive it.
     Create(CreateArgs),
     /// Copy a verified backup into an empty or missing data directory.
     Restore(RestoreArgs),
@@ -19,9 +20,16 @@ pub enum BackupCommand {
 
 #[derive(Args)]
 pub struct CreateArgs {
-    /// The validator's data directory (it may be in use).
-    #[arg(long)]
-    data: PathBuf,
+    /// The validator's data directory (it may be in use): a record-by-record copy.
+    #[arg(long, required_unless_present = "gateway")]
+    data: Option<PathBuf>,
+    /// A running validator's gRPC address (e.g. http://10.0.0.5:7100), instead of --data: the
+    /// validator takes a RocksDB checkpoint of one point in time and streams it.
+    #[arg(long, conflicts_with = "data")]
+    gateway: Option<String>,
+    /// PEM certificate authority to trust for an https:// gateway.
+    #[arg(long, requires = "gateway")]
+    tls_ca: Option<PathBuf>,
     /// Where to write the backup; must not hold a ledger already.
     #[arg(long)]
     out: PathBuf,
@@ -45,7 +53,7 @@ pub struct VerifyArgs {
 
 pub fn run(command: BackupCommand) -> ExitCode {
     let result = match command {
-        BackupCommand::Create(args) => copy_verified(&args.data, &args.out, "backup"),
+        BackupCommand::Create(args) => create(args),
         BackupCommand::Restore(args) => {
             verify_dir(&args.from).and_then(|_| copy_verified(&args.from, &args.data, "restore"))
         }
@@ -60,6 +68,26 @@ pub fn run(command: BackupCommand) -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn create(args: CreateArgs) -> anyhow::Result<()> {
+    match (&args.gateway, &args.data) {
+        (Some(gateway), _) => {
+            let report = super::backup_remote::backup_over_gateway(
+                gateway,
+                args.tls_ca.as_deref(),
+                &args.out,
+            )?;
+            println!(
+                "backup: received a checkpoint of {gateway} into {}",
+                args.out.display()
+            );
+            print_report(&report);
+            Ok(())
+        }
+        (None, Some(data)) => copy_verified(data, &args.out, "backup"),
+        (None, None) => unreachable!("clap requires --data or --gateway"),
     }
 }
 
@@ -84,7 +112,7 @@ fn copy_verified(from: &Path, to: &Path, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn verify_dir(dir: &Path) -> anyhow::Result<ChainReport> {
+pub(super) fn verify_dir(dir: &Path) -> anyhow::Result<ChainReport> {
     let store = RocksStore::open_read_only(dir, &RocksConfig::default())
         .with_context(|| format!("opening {}", dir.display()))?;
     verify_chain(&store).with_context(|| format!("verifying {}", dir.display()))

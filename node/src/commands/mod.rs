@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod backup;
+mod backup_remote;
 pub mod bench;
 pub mod consensus;
 pub mod demo;

@@ -64,16 +64,7 @@ pub fn stream(
 }
 
 fn export_snapshot(gateway: &Gateway, chunks: Chunks) -> Result<(), Status> {
-    let store = &gateway.shared.store;
-    let scratch = Scratch(scratch_dir(
-        store.path(),
-        &format!(
-            "{}-{}",
-            std::process::id(),
-            EXPORTS.fetch_add(1, Ordering::Relaxed)
-        ),
-    ));
-    store.snapshot_to(&scratch.0).map_err(internal)?;
+    let scratch = checkpoint(gateway)?;
     let snapshot =
         RocksStore::open_read_only(&scratch.0, &RocksConfig::default()).map_err(internal)?;
     let summary = export(&snapshot, None, chunks)
@@ -86,8 +77,24 @@ fn export_snapshot(gateway: &Gateway, chunks: Chunks) -> Result<(), Status> {
     Ok(())
 }
 
+/// A RocksDB checkpoint of the validator's ledger beside its data directory, removed when
+/// dropped.
+pub(super) fn checkpoint(gateway: &Gateway) -> Result<Scratch, Status> {
+    let store = &gateway.shared.store;
+    let scratch = Scratch(scratch_dir(
+        store.path(),
+        &format!(
+            "{}-{}",
+            std::process::id(),
+            EXPORTS.fetch_add(1, Ordering::Relaxed)
+        ),
+    ));
+    store.snapshot_to(&scratch.0).map_err(internal)?;
+    Ok(scratch)
+}
+
 /// Where an export's checkpoint of the ledger at `data` goes: beside it, named after it.
-fn scratch_dir(data: &Path, unique: &str) -> PathBuf {
+pub(super) fn scratch_dir(data: &Path, unique: &str) -> PathBuf {
     let data = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
     let name = data
         .file_name()
@@ -119,7 +126,7 @@ pub fn remove_stale_exports(data: &Path) {
 }
 
 /// A directory removed when dropped.
-struct Scratch(PathBuf);
+pub(super) struct Scratch(pub(super) PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {

@@ -8,6 +8,7 @@
 //! early rule check is advisory: the order decides, and a transaction that the state changed
 //! under is still rejected on apply, with its reason recorded.
 
+mod backup;
 mod certified;
 pub mod convert;
 pub mod export;

@@ -1,6 +1,6 @@
 //! The `votegraph.v1` service traits, each a thin layer over [`Gateway`].
 
-use super::{export, ledger, Gateway};
+use super::{backup, export, ledger, Gateway};
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -124,11 +124,24 @@ impl Proposals for ProposalsApi {
 
 type Records = Pin<Box<dyn Stream<Item = Result<pb::FinalizedRecord, Status>> + Send>>;
 type ExportChunks = Pin<Box<dyn Stream<Item = Result<pb::ExportChunk, Status>> + Send>>;
+type BackupChunks = Pin<Box<dyn Stream<Item = Result<pb::BackupChunk, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Ledger for LedgerApi {
     type StreamFinalizedStream = Records;
     type ExportLedgerStream = ExportChunks;
+    type BackupLedgerStream = BackupChunks;
+
+    async fn backup_ledger(
+        &self,
+        r: Request<pb::BackupLedgerRequest>,
+    ) -> Reply<Self::BackupLedgerStream> {
+        self.0.limit_connection(r.remote_addr())?;
+        let slot = export::ExportSlot::take(&self.0.export_running)?;
+        let (tx, rx) = mpsc::channel(4);
+        backup::stream(Arc::clone(&self.0), tx, slot);
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
 
     async fn export_ledger(
         &self,
