@@ -318,6 +318,29 @@ fn check_live_backup(cli: &Cli, dir: &Path) {
         genesis.to_str().unwrap(),
     ]);
     assert!(ok && audited.contains("everything matches"), "{audited}");
+    let prepared = dir.join("prepared-backup");
+    std::fs::create_dir(&prepared).unwrap();
+    let (ok, into_prepared) = votegraph(&[
+        "backup",
+        "create",
+        "--gateway",
+        &cli.gateway,
+        "--out",
+        prepared.to_str().unwrap(),
+    ]);
+    assert!(ok, "{into_prepared}");
+    assert!(prepared.join("CURRENT").exists());
+    let leftovers = std::fs::read_dir(&prepared)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(leftovers, 0, "the staging directory was removed");
     let (ok, again) = votegraph(&[
         "backup",
         "create",

@@ -109,16 +109,20 @@ impl RocksStore {
     /// process, one that is not a votegraph ledger, or one of another schema version gives a
     /// precise error and is left as it was.
     pub fn open(path: &Path, config: &RocksConfig) -> Result<Self, StoreError> {
-        let existed = path.join("CURRENT").exists();
-        if !existed {
+        if !path.join("CURRENT").exists() {
             check_creatable(path, config)?;
+            create_staged(path, config)?;
         }
+        // Refuse a foreign or other-version ledger before opening it for writing, which would
+        // already add files to it.
+        drop(RocksStore::open_read_only(path, config)?);
+        RocksStore::open_unchecked(path, config)
+    }
+
+    /// Opens (creating when allowed) the database in `path` for writing, with no check that it
+    /// is a votegraph ledger beyond the schema version.
+    fn open_unchecked(path: &Path, config: &RocksConfig) -> Result<Self, StoreError> {
         let options = db_options(config);
-        if existed {
-            // Refuse a foreign or other-version ledger before opening it for writing, which
-            // would already add files to it.
-            drop(RocksStore::open_read_only(path, config)?);
-        }
         let descriptors = TABLES
             .iter()
             .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config)));
@@ -248,7 +252,7 @@ impl RocksStore {
     }
 
     fn copy_into(&self, staging: &Path, config: &RocksConfig) -> Result<u64, StoreError> {
-        let target = RocksStore::open(staging, config)?;
+        let target = RocksStore::open_unchecked(staging, config)?;
         let snapshot = self.db.snapshot();
         let mut copied = 0u64;
         for table in TABLES {
@@ -408,6 +412,34 @@ fn check_creatable(path: &Path, config: &RocksConfig) -> Result<(), StoreError> 
         });
     }
     Ok(())
+}
+
+/// Creates an empty ledger (tables and schema version) in a staging directory and moves it to
+/// `path`, `CURRENT` last: a creation interrupted at any moment leaves `path` as it was (missing
+/// or empty), never a half-made database that would be refused as foreign. An interrupted one
+/// leaves only its hidden staging directory (`.NAME.creating-*` beside `path`, or inside an
+/// empty `path`), which may be removed.
+fn create_staged(path: &Path, config: &RocksConfig) -> Result<(), StoreError> {
+    let exists = path.exists();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ledger".into());
+    let unique = format!("creating-{}-{}", std::process::id(), nanos_now());
+    let staging = if exists {
+        path.join(format!(".{unique}"))
+    } else {
+        path.with_file_name(format!(".{name}.{unique}"))
+    };
+    std::fs::create_dir(&staging)
+        .map_err(|e| StoreError::Io(format!("creating {}: {e}", staging.display())))?;
+    let created = RocksStore::open_unchecked(&staging, config)
+        .map(drop)
+        .and_then(|()| move_into_place(&staging, path, exists));
+    if created.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    created
 }
 
 /// A RocksDB database without the ledger's tables is someone else's: refuse before opening it

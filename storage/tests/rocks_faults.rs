@@ -57,6 +57,45 @@ fn a_missing_directory_is_reported_when_creation_is_off() {
     );
 }
 
+/// A new ledger is built aside and moved in whole: its directory never holds a half-made
+/// database, and what an interrupted creation left beside it does not matter.
+#[test]
+fn a_new_ledger_appears_whole_and_an_interrupted_creation_leaves_it_creatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    // What a creation killed before its move leaves: a hidden, half-made staging directory.
+    let leftover = dir.path().join(".ledger.creating-1-1");
+    std::fs::create_dir(&leftover).unwrap();
+    std::fs::write(leftover.join("LOCK"), b"").unwrap();
+    let store = RocksStore::open(&path, &config()).unwrap();
+    assert_eq!(store.head().unwrap(), Default::default());
+    drop(store);
+    let names: Vec<String> = std::fs::read_dir(&path)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "CURRENT"), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with('.')), "{names:?}");
+    let siblings = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(siblings, 2, "only the ledger and the old leftover");
+    // A prepared, empty directory (a mount point) is kept and filled.
+    let prepared = dir.path().join("prepared");
+    std::fs::create_dir(&prepared).unwrap();
+    RocksStore::open(&prepared, &config()).unwrap();
+    assert!(prepared.join("CURRENT").exists());
+    let hidden = std::fs::read_dir(&prepared)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(hidden, 0);
+}
+
 #[test]
 fn a_ledger_in_use_is_reported_as_locked() {
     let dir = tempfile::tempdir().unwrap();

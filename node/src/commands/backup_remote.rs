@@ -30,7 +30,7 @@ pub fn backup_over_gateway(
             out.display()
         );
     }
-    let staging = staging_dir(out);
+    let staging = staging_dir(out, out_exists);
     std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let result = receive_into(address, tls_ca, &staging).and_then(|end| {
         let report = super::backup::verify_dir(&staging)?;
@@ -39,10 +39,7 @@ pub fn backup_over_gateway(
                 && report.transactions == end.next_transaction_index,
             "the received backup's chain differs from the head the validator sent"
         );
-        if out_exists {
-            std::fs::remove_dir(out)?;
-        }
-        std::fs::rename(&staging, out)
+        move_into_place(&staging, out, out_exists)
             .with_context(|| format!("moving the backup to {}", out.display()))?;
         Ok(report)
     });
@@ -52,14 +49,46 @@ pub fn backup_over_gateway(
     result.with_context(|| format!("backing up from {address}"))
 }
 
-/// A new directory beside `out`, named after it.
-fn staging_dir(out: &Path) -> PathBuf {
+/// A new directory for the files as they arrive: inside `out` when it exists (an empty
+/// directory, perhaps a mount point, kept with its owner and mode), otherwise beside it. A
+/// transfer that is interrupted leaves it (`.receiving-*`), which may be removed.
+fn staging_dir(out: &Path, out_exists: bool) -> PathBuf {
+    let unique = format!("receiving-{}", std::process::id());
+    if out_exists {
+        return out.join(format!(".{unique}"));
+    }
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "backup".into());
-    out.with_file_name(format!(".{name}.receiving-{}", std::process::id()))
+    out.with_file_name(format!(".{name}.{unique}"))
 }
+
+/// Moves the verified backup to `out`: a rename of the directory when `out` does not exist,
+/// otherwise file by file with `CURRENT` (which makes it a database) last; then syncs the
+/// directories so that the backup survives a power loss.
+fn move_into_place(staging: &Path, out: &Path, out_exists: bool) -> std::io::Result<()> {
+    if out_exists {
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(staging)?
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
+        names.sort_by_key(|n| n == "CURRENT");
+        for name in names {
+            std::fs::rename(staging.join(&name), out.join(&name))?;
+        }
+        std::fs::remove_dir(staging)?;
+    } else {
+        std::fs::rename(staging, out)?;
+    }
+    std::fs::File::open(out)?.sync_all()?;
+    match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::File::open(parent)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Longest wait for the next message of the stream.
+const IDLE_MAX: std::time::Duration = std::time::Duration::from_secs(120);
 
 fn receive_into(address: &str, tls_ca: Option<&Path>, dir: &Path) -> anyhow::Result<pb::BackupEnd> {
     let ca = match tls_ca {
@@ -80,7 +109,14 @@ fn receive_into(address: &str, tls_ca: Option<&Path>, dir: &Path) -> anyhow::Res
             .await?
             .into_inner();
         let mut files = Files::new(dir);
-        while let Some(chunk) = stream.message().await? {
+        loop {
+            let next = tokio::time::timeout(IDLE_MAX, stream.message()).await;
+            let Some(chunk) = next.map_err(|_| {
+                anyhow::anyhow!("the validator sent nothing for {} s", IDLE_MAX.as_secs())
+            })??
+            else {
+                break;
+            };
             if let Some(end) = chunk.end {
                 files.finish()?;
                 ensure!(

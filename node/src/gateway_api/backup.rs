@@ -4,7 +4,7 @@
 //! --gateway`). The checkpoint needs the writable handle the validator holds, so only the
 //! validator can make one; this is how an operator gets one without stopping it.
 
-use super::export::{checkpoint, EXPORT_CHUNK_BYTES, EXPORT_SEND_TIMEOUT};
+use super::export::{checkpoint, Pace, EXPORT_CHUNK_BYTES, EXPORT_SEND_TIMEOUT};
 use super::{internal, Gateway};
 use std::io::Read;
 use std::path::Path;
@@ -22,13 +22,16 @@ pub fn stream(gateway: Arc<Gateway>, tx: Sender, slot: super::export::ExportSlot
     let runtime = Handle::current();
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
+        let pace = std::sync::Mutex::new(Pace::new());
         let send = |chunk: Result<pb::BackupChunk, Status>| {
+            let bytes = chunk.as_ref().map_or(0, |c| c.data.len());
             runtime
                 .block_on(tx.send_timeout(chunk, EXPORT_SEND_TIMEOUT))
-                .map_err(|_| Status::cancelled("the client went away or stopped reading"))
+                .map_err(|_| Status::cancelled("the client went away or stopped reading"))?;
+            pace.lock().expect("pace lock").sent(bytes)
         };
         if let Err(status) = send_backup(&gateway, &send) {
-            let _ = send(Err(status));
+            let _ = runtime.block_on(tx.send_timeout(Err(status), EXPORT_SEND_TIMEOUT));
         }
     });
 }

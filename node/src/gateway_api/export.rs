@@ -21,6 +21,39 @@ use votegraph_storage::{RocksConfig, RocksStore};
 pub const EXPORT_CHUNK_BYTES: usize = 256 * 1024;
 /// Longest wait for a client to take a chunk; a client that stops reading is dropped.
 pub const EXPORT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// After the first minute, a client must have taken at least this many bytes per second on
+/// average: the export slot, and the checkpoint's hard links (which keep table files that
+/// compaction deleted on disk), are not held for a client that trickles.
+pub const EXPORT_BYTES_PER_S_MIN: u64 = 1 << 20;
+
+/// Refuses to go on for a client slower than [`EXPORT_BYTES_PER_S_MIN`].
+pub(super) struct Pace {
+    started: std::time::Instant,
+    sent: u64,
+}
+
+impl Pace {
+    pub(super) fn new() -> Self {
+        Pace {
+            started: std::time::Instant::now(),
+            sent: 0,
+        }
+    }
+
+    pub(super) fn sent(&mut self, bytes: usize) -> Result<(), Status> {
+        self.sent += bytes as u64;
+        let elapsed = self.started.elapsed();
+        let due = elapsed.as_secs() * EXPORT_BYTES_PER_S_MIN;
+        if elapsed > EXPORT_SEND_TIMEOUT && self.sent < due {
+            return Err(Status::deadline_exceeded(format!(
+                "the client read {} bytes in {} s, slower than {EXPORT_BYTES_PER_S_MIN} bytes/s",
+                self.sent,
+                elapsed.as_secs()
+            )));
+        }
+        Ok(())
+    }
+}
 
 static EXPORTS: AtomicU64 = AtomicU64::new(0);
 
@@ -56,6 +89,7 @@ pub fn stream(
             tx: &tx,
             runtime: &runtime,
             buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
+            pace: Pace::new(),
         };
         if let Err(status) = export_snapshot(&gateway, sender) {
             let _ = runtime.block_on(tx.send_timeout(Err(status), EXPORT_SEND_TIMEOUT));
@@ -140,6 +174,7 @@ struct Chunks<'a> {
     tx: &'a mpsc::Sender<Result<pb::ExportChunk, Status>>,
     runtime: &'a Handle,
     buffer: Vec<u8>,
+    pace: Pace,
 }
 
 impl Chunks<'_> {
@@ -148,6 +183,9 @@ impl Chunks<'_> {
             return Ok(());
         }
         let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(EXPORT_CHUNK_BYTES));
+        self.pace
+            .sent(data.len())
+            .map_err(|status| std::io::Error::other(status.message().to_string()))?;
         let chunk = Ok(pb::ExportChunk { data: data.into() });
         self.runtime
             .block_on(self.tx.send_timeout(chunk, EXPORT_SEND_TIMEOUT))
