@@ -100,6 +100,9 @@ fn write_stalled(e: &rocksdb::Error) -> bool {
     e.kind() == rocksdb::ErrorKind::Incomplete && e.as_ref().ends_with("Write stall")
 }
 
+/// Most events one pruning batch deletes.
+const PRUNE_BATCH_EVENTS: u64 = 10_000;
+
 fn io(e: rocksdb::Error) -> StoreError {
     StoreError::Io(e.into_string())
 }
@@ -530,6 +533,11 @@ impl Store for RocksStore {
                 wb.delete_cf(self.table(EVENTS), &key);
                 wb.delete_cf(self.table(BY_CREATOR), creator_key(creator, seq, &id));
                 dropped += 1;
+                // Bounded batches: pruning a long history at once must not build one huge
+                // batch. Each batch is whole; an interrupted prune leaves events to drop later.
+                if dropped.is_multiple_of(PRUNE_BATCH_EVENTS) {
+                    self.commit(std::mem::take(&mut wb))?;
+                }
             }
         }
         self.commit(wb)?;
