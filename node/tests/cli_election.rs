@@ -227,17 +227,8 @@ fn check_receipt_file(cli: &Cli, dir: &Path, cast_output: &str) {
 fn check_live_export_and_consistency(cli: &Cli, dir: &Path) {
     let genesis = cli.net.join("genesis.toml");
     let votegraph = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_votegraph"))
-            .args(args)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&output.stdout).to_string()
-            + &String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "votegraph {}: {text}",
-            args.join(" ")
-        );
+        let (ok, text) = votegraph(args);
+        assert!(ok, "votegraph {}: {text}", args.join(" "));
         text
     };
     let file = dir.join("live.audit");
@@ -283,15 +274,6 @@ fn check_live_export_and_consistency(cli: &Cli, dir: &Path) {
 /// validator takes): the backup verifies, and is a whole ledger that exports and audits; a
 /// second backup into the same directory is refused.
 fn check_live_backup(cli: &Cli, dir: &Path) {
-    let votegraph = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_votegraph"))
-            .args(args)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&output.stdout).to_string()
-            + &String::from_utf8_lossy(&output.stderr);
-        (output.status.success(), text)
-    };
     let backup = dir.join("live-backup");
     let backup = backup.to_str().unwrap();
     let (ok, created) = votegraph(&[
@@ -350,4 +332,15 @@ fn check_live_backup(cli: &Cli, dir: &Path) {
         backup,
     ]);
     assert!(!ok && again.contains("not empty"), "{again}");
+}
+
+/// Runs `votegraph` with `args`: whether it succeeded, and its stdout then stderr.
+fn votegraph(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_votegraph"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
 }
