@@ -16,6 +16,7 @@ mod recovery;
 mod rocks;
 pub mod sim;
 mod snapshot;
+pub mod staging;
 mod store;
 mod verify;
 

@@ -6,6 +6,7 @@ use crate::error::{StoreError, Table};
 use crate::records::{
     creator_key, event_header, index_key, seal, unseal, LedgerHead, OrderRecord, TransactionRecord,
 };
+use crate::staging::{create_staging_dir, move_into_place};
 use crate::store::StateRow;
 use crate::store::Store;
 use rocksdb::{
@@ -221,33 +222,20 @@ impl RocksStore {
     /// verified, and only then moved into place, its `CURRENT` file last: a copy that fails
     /// leaves nothing behind. Returns the number of records copied.
     pub fn copy_to(&self, to: &Path, config: &RocksConfig) -> Result<u64, StoreError> {
-        let name = to
-            .file_name()
-            .ok_or_else(|| StoreError::Io(format!("{} names no directory", to.display())))?
-            .to_string_lossy()
-            .into_owned();
-        let exists = to.exists();
-        if exists && !dir_is_empty(to)? {
+        if to.exists() && !dir_is_empty(to)? {
             return Err(StoreError::Foreign {
                 path: to.to_path_buf(),
                 detail: "the directory is not empty; refusing to overwrite it".into(),
             });
         }
-        let unique = format!("copy-{}-{}", std::process::id(), nanos_now());
-        let staging = if exists {
-            to.join(format!(".{unique}"))
-        } else {
-            to.with_file_name(format!(".{name}.{unique}"))
-        };
-        std::fs::create_dir(&staging)
-            .map_err(|e| StoreError::Io(format!("creating {}: {e}", staging.display())))?;
+        let staging = create_staging_dir(to, "copy")?;
         let target_config = RocksConfig {
             create_if_missing: true,
             ..config.clone()
         };
         let result = self
             .copy_into(&staging, &target_config)
-            .and_then(|copied| move_into_place(&staging, to, exists).map(|()| copied));
+            .and_then(|copied| move_into_place(&staging, to).map(|()| copied));
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&staging);
         }
@@ -423,22 +411,10 @@ fn check_creatable(path: &Path, config: &RocksConfig) -> Result<(), StoreError> 
 /// leaves only its hidden staging directory (`.NAME.creating-*` beside `path`, or inside an
 /// empty `path`), which may be removed.
 fn create_staged(path: &Path, config: &RocksConfig) -> Result<(), StoreError> {
-    let exists = path.exists();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "ledger".into());
-    let unique = format!("creating-{}-{}", std::process::id(), nanos_now());
-    let staging = if exists {
-        path.join(format!(".{unique}"))
-    } else {
-        path.with_file_name(format!(".{name}.{unique}"))
-    };
-    std::fs::create_dir(&staging)
-        .map_err(|e| StoreError::Io(format!("creating {}: {e}", staging.display())))?;
+    let staging = create_staging_dir(path, "creating")?;
     let created = RocksStore::open_unchecked(&staging, config)
         .map(drop)
-        .and_then(|()| move_into_place(&staging, path, exists));
+        .and_then(|()| move_into_place(&staging, path));
     if created.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
@@ -647,30 +623,4 @@ fn dir_is_empty(path: &Path) -> Result<bool, StoreError> {
         .map_err(|e| StoreError::Io(format!("reading {}: {e}", path.display())))?
         .next()
         .is_none())
-}
-
-fn nanos_now() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
-
-/// Moves a verified copy from `staging` to `to`: a rename of the directory when `to` does not
-/// exist, otherwise file by file with `CURRENT` (which makes it a database) last.
-fn move_into_place(staging: &Path, to: &Path, to_exists: bool) -> Result<(), StoreError> {
-    let fail =
-        |e: std::io::Error| StoreError::Io(format!("moving the copy to {}: {e}", to.display()));
-    if !to_exists {
-        return std::fs::rename(staging, to).map_err(fail);
-    }
-    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(staging)
-        .map_err(fail)?
-        .map(|entry| entry.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(fail)?;
-    names.sort_by_key(|n| n == "CURRENT");
-    for name in names {
-        std::fs::rename(staging.join(&name), to.join(&name)).map_err(fail)?;
-    }
-    std::fs::remove_dir(staging).map_err(fail)
 }

@@ -5,10 +5,11 @@
 
 use anyhow::{bail, ensure, Context};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use votegraph_gateway::ChainId;
 use votegraph_node::client::GatewayClient;
 use votegraph_proto::v1 as pb;
+use votegraph_storage::staging::{create_staging_dir, move_into_place};
 use votegraph_storage::ChainReport;
 
 /// Receives a backup from the validator at `address` into `out` (missing, or an empty
@@ -30,8 +31,7 @@ pub fn backup_over_gateway(
             out.display()
         );
     }
-    let staging = staging_dir(out, out_exists);
-    std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let staging = create_staging_dir(out, "receiving")?;
     let result = receive_into(address, tls_ca, &staging).and_then(|end| {
         let report = super::backup::verify_dir(&staging)?;
         ensure!(
@@ -39,52 +39,13 @@ pub fn backup_over_gateway(
                 && report.transactions == end.next_transaction_index,
             "the received backup's chain differs from the head the validator sent"
         );
-        move_into_place(&staging, out, out_exists)
-            .with_context(|| format!("moving the backup to {}", out.display()))?;
+        move_into_place(&staging, out)?;
         Ok(report)
     });
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
     result.with_context(|| format!("backing up from {address}"))
-}
-
-/// A new directory for the files as they arrive: inside `out` when it exists (an empty
-/// directory, perhaps a mount point, kept with its owner and mode), otherwise beside it. A
-/// transfer that is interrupted leaves it (`.receiving-*`), which may be removed.
-fn staging_dir(out: &Path, out_exists: bool) -> PathBuf {
-    let unique = format!("receiving-{}", std::process::id());
-    if out_exists {
-        return out.join(format!(".{unique}"));
-    }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "backup".into());
-    out.with_file_name(format!(".{name}.{unique}"))
-}
-
-/// Moves the verified backup to `out`: a rename of the directory when `out` does not exist,
-/// otherwise file by file with `CURRENT` (which makes it a database) last; then syncs the
-/// directories so that the backup survives a power loss.
-fn move_into_place(staging: &Path, out: &Path, out_exists: bool) -> std::io::Result<()> {
-    if out_exists {
-        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(staging)?
-            .map(|entry| entry.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()?;
-        names.sort_by_key(|n| n == "CURRENT");
-        for name in names {
-            std::fs::rename(staging.join(&name), out.join(&name))?;
-        }
-        std::fs::remove_dir(staging)?;
-    } else {
-        std::fs::rename(staging, out)?;
-    }
-    std::fs::File::open(out)?.sync_all()?;
-    match out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => std::fs::File::open(parent)?.sync_all(),
-        None => Ok(()),
-    }
 }
 
 /// Longest wait for the next message of the stream.
