@@ -43,11 +43,28 @@ impl Drop for TinyFs {
 /// left the writer waiting forever for RocksDB's own recovery.
 #[test]
 fn a_full_disk_fails_writes_precisely_and_loses_nothing_acknowledged() {
-    for write_buffer_bytes in [64 << 10, 256 << 10, 1 << 20] {
-        println!("memtable of {write_buffer_bytes} bytes");
-        fill_the_disk_then_grow_it(write_buffer_bytes);
+    // A write that never returns is this test's failure, not a CI timeout: the guard is far
+    // above the few seconds a run takes, and only ends a hang.
+    let (done, finished) = std::sync::mpsc::channel();
+    let run = std::thread::spawn(move || {
+        for write_buffer_bytes in [64 << 10, 256 << 10, 1 << 20] {
+            println!("memtable of {write_buffer_bytes} bytes");
+            fill_the_disk_then_grow_it(write_buffer_bytes);
+        }
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(HANG_GUARD) {
+        Ok(()) => run.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(run.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("a write on the full disk never returned within {HANG_GUARD:?}")
+        }
     }
 }
+
+const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn fill_the_disk_then_grow_it(write_buffer_bytes: usize) {
     let dir = tempfile::tempdir().unwrap();
