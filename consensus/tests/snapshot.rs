@@ -73,6 +73,21 @@ impl Decisions {
     }
 }
 
+/// The engine of `bytes`, restored for `local` with the DAG's configuration and events.
+fn restore(
+    dag: &Dag,
+    local: Option<(votegraph_consensus::MemberId, ed25519_dalek::SigningKey)>,
+    bytes: &[u8],
+) -> Result<Engine, SnapshotError> {
+    Engine::restore(
+        dag.config.clone(),
+        dag.members.clone(),
+        local,
+        bytes,
+        &mut lookup(&dag.events),
+    )
+}
+
 fn lookup(events: &[VerifiedEvent]) -> impl FnMut(&EventId) -> Option<VerifiedEvent> + '_ {
     let by_id: HashMap<EventId, &VerifiedEvent> = events.iter().map(|e| (e.id(), e)).collect();
     move |id| by_id.get(id).map(|e| (*e).clone())
@@ -89,14 +104,7 @@ fn restart_at(dag: &Dag, cut: usize) -> Decisions {
         dag.config.clone(),
     );
     let bytes = before.snapshot();
-    let mut restored = Engine::restore(
-        dag.config.clone(),
-        dag.members.clone(),
-        None,
-        &bytes,
-        &mut lookup(&dag.events),
-    )
-    .unwrap();
+    let mut restored = restore(dag, None, &bytes).unwrap();
     assert_eq!(
         restored.stats().last_decided_round,
         before.last_decided_round()
@@ -165,14 +173,7 @@ fn a_snapshot_survives_pruning_and_restores_to_the_same_bytes() {
         eprintln!("seed {seed}: {:?}", engine.stats());
         assert!(engine.stats().events_pruned > 0, "seed {seed}: no pruning");
         let bytes = engine.snapshot();
-        let restored = Engine::restore(
-            dag.config.clone(),
-            dag.members.clone(),
-            None,
-            &bytes,
-            &mut lookup(&dag.events),
-        )
-        .unwrap();
+        let restored = restore(&dag, None, &bytes).unwrap();
         assert_eq!(restored.snapshot(), bytes, "seed {seed}");
         let stats = |e: &Engine| {
             let mut s = e.stats();
@@ -241,13 +242,7 @@ fn damaged_snapshots_are_refused_or_restored_but_never_panic() {
                 damaged[at] ^= 1 << rng.below(8);
             }
         }
-        let result = Engine::restore(
-            dag.config.clone(),
-            dag.members.clone(),
-            None,
-            &damaged,
-            &mut lookup(&dag.events),
-        );
+        let result = restore(&dag, None, &damaged);
         refused += usize::from(result.is_err());
     }
     assert!(refused > 0, "no damaged snapshot was refused");
@@ -269,15 +264,7 @@ fn a_snapshot_is_restored_only_for_the_member_that_took_it() {
         engine.drain_outputs();
     }
     let bytes = engine.snapshot();
-    let restore = |local| {
-        Engine::restore(
-            dag.config.clone(),
-            dag.members.clone(),
-            local,
-            &bytes,
-            &mut lookup(&dag.events),
-        )
-    };
+    let restore = |local| restore(&dag, local, &bytes);
     assert!(matches!(
         restore(local(1)),
         Err(SnapshotError::OtherMember {
