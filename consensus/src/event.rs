@@ -9,8 +9,9 @@
 use crate::config::EventLimits;
 use crate::encoding::{DecodeError, ParentRef, UnsignedEvent, SIGNATURE_LEN};
 use crate::members::MemberSet;
+use crate::strict_signature::{self, SignedMessage};
 use crate::types::{EventId, MemberId, Round, TimestampNs};
-use ed25519_dalek::{Signature, Signer, SigningKey};
+use ed25519_dalek::{Signer, SigningKey};
 
 /// An event as received: claimed content and claimed signature, nothing checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,11 +119,14 @@ impl UncheckedEvent {
         check_limits(e, limits)?;
         check_structure(e)?;
         let id = e.id();
-        let signature = Signature::from_bytes(&self.signature);
-        member
-            .public_key
-            .verify_strict(id.as_bytes(), &signature)
-            .map_err(|_| InvalidReason::BadSignature)?;
+        let signed = SignedMessage {
+            key: &member.public_key,
+            message: id.as_bytes(),
+            signature: &self.signature,
+        };
+        if !strict_signature::verify(&signed) {
+            return Err(InvalidReason::BadSignature);
+        }
         Ok(id)
     }
 }

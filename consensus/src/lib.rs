@@ -23,6 +23,7 @@ mod prune;
 pub mod replay;
 pub mod sim;
 pub mod snapshot;
+pub mod strict_signature;
 pub mod test_keys;
 pub mod types;
 

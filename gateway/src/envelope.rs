@@ -2,12 +2,13 @@
 //!
 //! One canonical byte encoding (the bytes that travel inside events and are hash-chained in the
 //! ledger), one signing message bound to the chain, and one verification rule: ed25519
-//! `verify_strict` on a single signature. Every validator accepts exactly the same envelopes,
+//! `verify_strict`'s verdict on a single signature (`votegraph_consensus::strict_signature`). Every validator accepts exactly the same envelopes,
 //! so batch verification (whose cofactor ambiguity lets validators disagree on crafted
 //! signatures) is never the rule. `(signer, nonce)` names a transaction: a second envelope with
 //! the same pair is a replay, ordered at most once.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use votegraph_consensus::strict_signature::{self, SignedMessage};
 
 const VERSION: u8 = 1;
 const SIGNING_DOMAIN: &[u8] = b"votegraph-tx-v1\0";
@@ -167,6 +168,25 @@ impl Envelope {
     /// The single rule: payload within `payload_bytes_max` and a strict ed25519 signature by
     /// `signer` over the chain-bound signing message.
     pub fn verify(&self, chain: &ChainId, payload_bytes_max: usize) -> Result<(), EnvelopeError> {
+        let (key, message) = self.prepare(chain, payload_bytes_max)?;
+        let signed = SignedMessage {
+            key: &key,
+            message: &message,
+            signature: &self.signature,
+        };
+        match strict_signature::verify(&signed) {
+            true => Ok(()),
+            false => Err(EnvelopeError::BadSignature),
+        }
+    }
+
+    /// Everything the rule checks before the signature: the payload's size and the signer's key;
+    /// then the key and the signing message.
+    pub(crate) fn prepare(
+        &self,
+        chain: &ChainId,
+        payload_bytes_max: usize,
+    ) -> Result<(VerifyingKey, Vec<u8>), EnvelopeError> {
         if self.payload.len() > payload_bytes_max {
             return Err(EnvelopeError::PayloadTooLarge {
                 bytes: self.payload.len(),
@@ -175,9 +195,10 @@ impl Envelope {
         }
         let key =
             VerifyingKey::from_bytes(&self.signer).map_err(|_| EnvelopeError::BadSignerKey)?;
-        let message = signing_message(chain, &self.signer, self.nonce, &self.payload);
-        key.verify_strict(&message, &Signature::from_bytes(&self.signature))
-            .map_err(|_| EnvelopeError::BadSignature)
+        Ok((
+            key,
+            signing_message(chain, &self.signer, self.nonce, &self.payload),
+        ))
     }
 }
 

@@ -6,8 +6,10 @@
 //! [`governance::Governance`] state machine.
 
 pub mod envelope;
+pub mod envelope_batch;
 pub mod governance;
 pub mod hex;
 pub mod ratelimit;
 
 pub use envelope::{check_encoded, ChainId, Envelope, EnvelopeError, TxId};
+pub use envelope_batch::{check_encoded_each, verify_each};

@@ -17,8 +17,9 @@ use crate::governance::overlay::{Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
 use crate::governance::records;
 use crate::governance::{Applied, TxContext};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use votegraph_consensus::strict_signature::{self, SignedMessage};
 
 const SIGNING_DOMAIN: &[u8] = b"votegraph-checkpoint-v1\0";
 const VALIDATOR_SET_DOMAIN: &[u8] = b"votegraph-validator-set-v1\0";
@@ -113,8 +114,11 @@ impl Checkpoint {
         let Ok(key) = VerifyingKey::from_bytes(validator) else {
             return false;
         };
-        key.verify_strict(&self.signing_message(), &Signature::from_bytes(&signature))
-            .is_ok()
+        strict_signature::verify(&SignedMessage {
+            key: &key,
+            message: &self.signing_message(),
+            signature: &signature,
+        })
     }
 }
 

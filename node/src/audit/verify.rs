@@ -15,11 +15,11 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Read;
 use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
+use votegraph_gateway::check_encoded_each;
 use votegraph_gateway::governance::records::{
     self, ElectionRecord, ElectionStatus, ProposalRecord,
 };
 use votegraph_gateway::governance::{codec, proposal};
-use votegraph_gateway::Envelope;
 use votegraph_storage::{
     merkle, replay_events, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
     TransactionRecord,
@@ -355,6 +355,10 @@ fn load_ledger(
     Ok(store)
 }
 
+/// Transaction signatures checked together: enough to share one inversion among many (see
+/// `votegraph_consensus::strict_signature`), few enough to spread over rayon's threads.
+const ENVELOPES_PER_CHECK: usize = 64;
+
 fn verify_envelopes(
     transactions: &[(u64, TransactionRecord)],
     genesis: &Genesis,
@@ -362,14 +366,17 @@ fn verify_envelopes(
 ) -> Result<(), AuditError> {
     let chain = genesis.chain();
     let payload_max = genesis.consensus.transaction_bytes_max;
-    transactions.par_iter().try_for_each(|(index, record)| {
-        progress.add(1);
-        let envelope = Envelope::decode(&record.payload)
-            .map_err(|e| AuditError::new(format!("transaction {index}"), e.to_string()))?;
-        envelope
-            .verify(&chain, payload_max)
-            .map_err(|e| AuditError::new(format!("transaction {index}"), e.to_string()))
-    })
+    transactions
+        .par_chunks(ENVELOPES_PER_CHECK)
+        .try_for_each(|chunk| {
+            progress.add(chunk.len() as u64);
+            let encodings: Vec<&[u8]> = chunk.iter().map(|(_, r)| &r.payload[..]).collect();
+            check_encoded_each(&encodings, &chain, payload_max)
+                .map(|_| ())
+                .map_err(|(i, e)| {
+                    AuditError::new(format!("transaction {}", chunk[i].0), e.to_string())
+                })
+        })
 }
 
 /// The RFC 6962 leaf hashes (blake3) of the transaction order; a leaf is a transaction record

@@ -4,9 +4,10 @@
 //! too far off, and a hello not newer than the last one it accepted from that sender (so a
 //! captured hello cannot be replayed).
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use votegraph_consensus::strict_signature::{self, SignedMessage};
 use votegraph_proto::gossip::v1::Hello;
 
 const DOMAIN: &[u8] = b"votegraph-sync-hello-v1\0";
@@ -111,10 +112,17 @@ impl HelloChecker {
                 got: hello.known.len(),
             });
         }
-        let signature = Signature::from_slice(&hello.signature)
+        let signature: [u8; 64] = hello.signature[..]
+            .try_into()
             .map_err(|_| HelloError::BadSignature(hello.from_member))?;
-        key.verify_strict(&signing_message(hello), &signature)
-            .map_err(|_| HelloError::BadSignature(hello.from_member))?;
+        let signed = SignedMessage {
+            key,
+            message: &signing_message(hello),
+            signature: &signature,
+        };
+        if !strict_signature::verify(&signed) {
+            return Err(HelloError::BadSignature(hello.from_member));
+        }
         let skew_ms = now_ms.abs_diff(hello.timestamp_ms);
         if skew_ms > self.skew_ms_max {
             return Err(HelloError::ClockSkew {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use rayon::prelude::*;
 use std::sync::Arc;
 use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
-use votegraph_gateway::{check_encoded, ChainId};
+use votegraph_gateway::{check_encoded_each, ChainId};
 
 /// Frames with at most this many signatures are verified on the calling thread.
 const INLINE_SIGNATURES_MAX: usize = 16;
@@ -79,10 +79,8 @@ fn verify_one(rules: &Rules, unchecked: UncheckedEvent) -> Result<VerifiedEvent,
     let event = unchecked
         .verify(&rules.members, &rules.limits)
         .map_err(|e| e.to_string())?;
-    for (index, tx) in event.transactions().iter().enumerate() {
-        check_encoded(tx, &rules.chain, rules.payload_bytes_max)
-            .map_err(|e| format!("transaction {index}: {e}"))?;
-    }
+    check_encoded_each(event.transactions(), &rules.chain, rules.payload_bytes_max)
+        .map_err(|(index, e)| format!("transaction {index}: {e}"))?;
     Ok(event)
 }
 

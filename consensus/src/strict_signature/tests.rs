@@ -1,0 +1,248 @@
+//! Verdicts compared with ed25519-dalek's `verify_strict` on signatures made to sit on each side
+//! of every line it draws: tampered bytes, s at or above the group order, small-order keys and
+//! R, keys and R with a torsion component (which `verify_strict` accepts for some hashes and not
+//! others), and R bytes that are no point at all.
+
+use super::*;
+use crate::sim::SplitMix64;
+use curve25519_dalek::constants::EIGHT_TORSION;
+use ed25519_dalek::{Signature, Signer, SigningKey};
+
+const SEED: u64 = 0x5167_ed25;
+
+/// A signature case: key bytes, message, signature bytes.
+struct Case {
+    key: [u8; 32],
+    message: Vec<u8>,
+    signature: [u8; 64],
+}
+
+fn random_bytes<const N: usize>(rng: &mut SplitMix64) -> [u8; N] {
+    let mut bytes = [0u8; N];
+    for chunk in bytes.chunks_mut(8) {
+        let word = rng.next_u64().to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+    bytes
+}
+
+fn random_scalar(rng: &mut SplitMix64) -> Scalar {
+    Scalar::from_bytes_mod_order_wide(&random_bytes(rng))
+}
+
+fn challenge(r: &[u8; 32], key: &[u8; 32], message: &[u8]) -> Scalar {
+    let mut hash = Sha512::new();
+    hash.update(r);
+    hash.update(key);
+    hash.update(message);
+    Scalar::from_bytes_mod_order_wide(&hash.finalize().into())
+}
+
+/// Signs with secret scalar `a` for the key point `key` (which may carry torsion), adding
+/// `r_torsion` to R: `s = r + k·a` satisfies the equation up to the torsion parts.
+fn craft(rng: &mut SplitMix64, a: Scalar, key: EdwardsPoint, r_torsion: EdwardsPoint) -> Case {
+    let message: [u8; 24] = random_bytes(rng);
+    let r = random_scalar(rng);
+    let big_r = (EdwardsPoint::mul_base(&r) + r_torsion)
+        .compress()
+        .to_bytes();
+    let key = key.compress().to_bytes();
+    let s = r + challenge(&big_r, &key, &message) * a;
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&big_r);
+    signature[32..].copy_from_slice(s.as_bytes());
+    Case {
+        key,
+        message: message.to_vec(),
+        signature,
+    }
+}
+
+fn honest(rng: &mut SplitMix64) -> Case {
+    let signing = SigningKey::from_bytes(&random_bytes(rng));
+    let message: [u8; 40] = random_bytes(rng);
+    Case {
+        key: signing.verifying_key().to_bytes(),
+        message: message.to_vec(),
+        signature: signing.sign(&message).to_bytes(),
+    }
+}
+
+fn tampered(rng: &mut SplitMix64) -> Case {
+    let mut case = honest(rng);
+    let bit = rng.below(8) as u8;
+    match rng.below(3) {
+        0 => case.signature[rng.below(64) as usize] ^= 1 << bit,
+        1 => case.message[rng.below(40) as usize] ^= 1 << bit,
+        _ => case.key[rng.below(32) as usize] ^= 1 << bit,
+    }
+    case
+}
+
+/// s + l: the same point equation, but s is not below the group order.
+fn unreduced_s(rng: &mut SplitMix64) -> Case {
+    let mut case = honest(rng);
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for (byte, l) in case.signature[32..].iter_mut().zip(L) {
+        let sum = *byte as u16 + l as u16 + carry;
+        *byte = sum as u8;
+        carry = sum >> 8;
+    }
+    case
+}
+
+fn torsion(rng: &mut SplitMix64) -> EdwardsPoint {
+    EIGHT_TORSION[rng.below(8) as usize]
+}
+
+/// Keys and R with torsion components: `verify_strict` accepts exactly those where the torsion
+/// parts cancel under the hash, so both verdicts occur.
+fn mixed_order(rng: &mut SplitMix64) -> Case {
+    let a = random_scalar(rng);
+    let key = EdwardsPoint::mul_base(&a) + torsion(rng);
+    let r_torsion = if rng.below(2) == 0 {
+        EIGHT_TORSION[0]
+    } else {
+        torsion(rng)
+    };
+    craft(rng, a, key, r_torsion)
+}
+
+/// A small-order key (secret 0): `verify_strict` refuses whatever the equation says.
+fn small_order_key(rng: &mut SplitMix64) -> Case {
+    let key = torsion(rng);
+    craft(rng, Scalar::ZERO, key, EIGHT_TORSION[0])
+}
+
+/// R is the identity and s = k·a: `[s]B - [k]A` is the identity, so only R's order refuses it.
+fn small_order_r(rng: &mut SplitMix64) -> Case {
+    let a = random_scalar(rng);
+    let key = EdwardsPoint::mul_base(&a).compress().to_bytes();
+    let message: [u8; 16] = random_bytes(rng);
+    let identity = EIGHT_TORSION[0].compress().to_bytes();
+    let s = challenge(&identity, &key, &message) * a;
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&identity);
+    signature[32..].copy_from_slice(s.as_bytes());
+    Case {
+        key,
+        message: message.to_vec(),
+        signature,
+    }
+}
+
+/// R bytes chosen at random: usually no point, or a point other than the recomputed one.
+fn random_r(rng: &mut SplitMix64) -> Case {
+    let mut case = honest(rng);
+    case.signature[..32].copy_from_slice(&random_bytes::<32>(rng));
+    case
+}
+
+fn reference(case: &Case) -> Option<bool> {
+    let key = VerifyingKey::from_bytes(&case.key).ok()?;
+    Some(
+        key.verify_strict(&case.message, &Signature::from_bytes(&case.signature))
+            .is_ok(),
+    )
+}
+
+/// The rule is checked over every kind of case: each kind with its count of acceptances.
+fn cases(rng: &mut SplitMix64) -> Vec<(&'static str, Case)> {
+    type Make = fn(&mut SplitMix64) -> Case;
+    let kinds: [(&str, Make); 7] = [
+        ("honest", honest),
+        ("tampered", tampered),
+        ("unreduced s", unreduced_s),
+        ("mixed order", mixed_order),
+        ("small-order key", small_order_key),
+        ("small-order R", small_order_r),
+        ("random R", random_r),
+    ];
+    (0..1_400)
+        .map(|i| {
+            let (name, make) = kinds[i % kinds.len()];
+            (name, make(rng))
+        })
+        .collect()
+}
+
+fn keyed<'a>(cases: &'a [(&'static str, Case)]) -> Vec<(&'static str, &'a Case, VerifyingKey)> {
+    cases
+        .iter()
+        .filter_map(|(name, case)| {
+            VerifyingKey::from_bytes(&case.key)
+                .ok()
+                .map(|key| (*name, case, key))
+        })
+        .collect()
+}
+
+#[test]
+fn verdicts_equal_verify_strict_one_at_a_time_and_in_batches() {
+    println!("seed {SEED:#x}");
+    let mut rng = SplitMix64::new(SEED);
+    let cases = cases(&mut rng);
+    let keyed = keyed(&cases);
+    let signed: Vec<SignedMessage> = keyed
+        .iter()
+        .map(|(_, case, key)| SignedMessage {
+            key,
+            message: &case.message,
+            signature: &case.signature,
+        })
+        .collect();
+    let mut in_batches = Vec::new();
+    for chunk in signed.chunks(37) {
+        in_batches.extend(verify_each(chunk));
+    }
+    let mut accepted: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for (i, ((name, case, _), one)) in keyed.iter().zip(&signed).enumerate() {
+        let expected = reference(case).expect("the key decompresses");
+        assert_eq!(verify(one), expected, "case {i} ({name}), seed {SEED:#x}");
+        assert_eq!(in_batches[i], expected, "case {i} ({name}) in a batch");
+        let counts = accepted.entry(name).or_default();
+        counts.0 += expected as usize;
+        counts.1 += 1;
+    }
+    println!("accepted of each kind: {accepted:?}");
+    assert_eq!(accepted["honest"].0, accepted["honest"].1);
+    let (mixed_accepted, mixed) = accepted["mixed order"];
+    assert!(
+        mixed_accepted > 0 && mixed_accepted < mixed,
+        "both verdicts occur"
+    );
+    for refused in [
+        "unreduced s",
+        "small-order key",
+        "small-order R",
+        "random R",
+    ] {
+        assert_eq!(accepted[refused].0, 0, "{refused}");
+    }
+}
+
+#[test]
+fn the_refused_small_order_cases_pass_the_lax_rule() {
+    let mut rng = SplitMix64::new(SEED);
+    let identity_key = craft(&mut rng, Scalar::ZERO, EIGHT_TORSION[0], EIGHT_TORSION[0]);
+    for case in [identity_key, small_order_r(&mut rng)] {
+        let key = VerifyingKey::from_bytes(&case.key).unwrap();
+        let signature = Signature::from_bytes(&case.signature);
+        use ed25519_dalek::Verifier;
+        assert!(key.verify(&case.message, &signature).is_ok());
+        assert!(!verify(&SignedMessage {
+            key: &key,
+            message: &case.message,
+            signature: &case.signature,
+        }));
+    }
+}
+
+#[test]
+fn an_empty_batch_has_no_verdicts() {
+    assert!(verify_each(&[]).is_empty());
+}
