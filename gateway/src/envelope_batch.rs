@@ -125,5 +125,19 @@ mod tests {
         encodings[3][last] ^= 1;
         let refused = check_encoded_each(&encodings, &chain(), 100).unwrap_err();
         assert_eq!(refused, (4, EnvelopeError::TrailingBytes(1)));
+        // An undecodable encoding before a bad signature is the one named.
+        encodings[3][last] ^= 1;
+        encodings[1].truncate(10);
+        let refused = check_encoded_each(&encodings, &chain(), 100).unwrap_err();
+        assert_eq!(
+            refused,
+            (
+                1,
+                EnvelopeError::Truncated {
+                    bytes: 10,
+                    needed: 109
+                }
+            )
+        );
     }
 }

@@ -135,6 +135,78 @@ fn small_order_r(rng: &mut SplitMix64) -> Case {
     }
 }
 
+/// A mixed-order key `aB + T` and `s = k·a` give `[s]B - [k]A = -[k]T`, a small-order point
+/// other than the identity for most hashes. Messages are tried until R's bytes are exactly that
+/// point's encoding, so the equation holds and only R's order refuses the signature.
+fn small_order_r_not_identity(rng: &mut SplitMix64) -> Case {
+    let a = random_scalar(rng);
+    let t = EIGHT_TORSION[1];
+    let key = (EdwardsPoint::mul_base(&a) + t).compress().to_bytes();
+    loop {
+        let message: [u8; 16] = random_bytes(rng);
+        let r = torsion(rng);
+        if r == EIGHT_TORSION[0] {
+            continue;
+        }
+        let r_bytes = r.compress().to_bytes();
+        let k = challenge(&r_bytes, &key, &message);
+        if -(k * t) != r {
+            continue;
+        }
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(&r_bytes);
+        signature[32..].copy_from_slice((k * a).as_bytes());
+        return Case {
+            key,
+            message: message.to_vec(),
+            signature,
+        };
+    }
+}
+
+/// Encodings of small-order points that are not canonical: y + p, or x = 0 with the sign bit.
+/// With `s = k·a` the recomputed point is the identity; its encoding differs from these bytes
+/// even where they decode to it.
+fn non_canonical_r(rng: &mut SplitMix64) -> Case {
+    let with = |low: u8, fill: u8, high: u8| {
+        let mut b = [fill; 32];
+        b[0] = low;
+        b[31] = high;
+        b
+    };
+    let encodings = [
+        with(0xee, 0xff, 0x7f), // y = 1 + p: the identity
+        with(0x01, 0x00, 0x80), // y = 1, sign bit set: the identity, "negative zero"
+        with(0xed, 0xff, 0x7f), // y = 0 + p: an order-4 point
+    ];
+    let r_bytes = encodings[rng.below(3) as usize];
+    let a = random_scalar(rng);
+    let key = EdwardsPoint::mul_base(&a).compress().to_bytes();
+    let message: [u8; 16] = random_bytes(rng);
+    let s = challenge(&r_bytes, &key, &message) * a;
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&r_bytes);
+    signature[32..].copy_from_slice(s.as_bytes());
+    Case {
+        key,
+        message: message.to_vec(),
+        signature,
+    }
+}
+
+/// s at the edges of its range: l - 1 (canonical, wrong), l, the top three bits set, all ones.
+fn edge_s(rng: &mut SplitMix64) -> Case {
+    let mut case = honest(rng);
+    let l_minus_1: [u8; 32] = (-Scalar::ONE).to_bytes();
+    let mut l = l_minus_1;
+    l[0] += 1;
+    let mut top = *Scalar::ONE.as_bytes();
+    top[31] |= 0xe0;
+    let s = [l_minus_1, l, top, [0xff; 32]][rng.below(4) as usize];
+    case.signature[32..].copy_from_slice(&s);
+    case
+}
+
 /// R bytes chosen at random: usually no point, or a point other than the recomputed one.
 fn random_r(rng: &mut SplitMix64) -> Case {
     let mut case = honest(rng);
@@ -153,16 +225,22 @@ fn reference(case: &Case) -> Option<bool> {
 /// The rule is checked over every kind of case: each kind with its count of acceptances.
 fn cases(rng: &mut SplitMix64) -> Vec<(&'static str, Case)> {
     type Make = fn(&mut SplitMix64) -> Case;
-    let kinds: [(&str, Make); 7] = [
+    let kinds: [(&str, Make); 10] = [
         ("honest", honest),
         ("tampered", tampered),
         ("unreduced s", unreduced_s),
+        ("edge s", edge_s),
         ("mixed order", mixed_order),
         ("small-order key", small_order_key),
         ("small-order R", small_order_r),
+        (
+            "small-order R, not the identity",
+            small_order_r_not_identity,
+        ),
+        ("non-canonical R", non_canonical_r),
         ("random R", random_r),
     ];
-    (0..1_400)
+    (0..2_000)
         .map(|i| {
             let (name, make) = kinds[i % kinds.len()];
             (name, make(rng))
@@ -217,8 +295,11 @@ fn verdicts_equal_verify_strict_one_at_a_time_and_in_batches() {
     );
     for refused in [
         "unreduced s",
+        "edge s",
         "small-order key",
         "small-order R",
+        "small-order R, not the identity",
+        "non-canonical R",
         "random R",
     ] {
         assert_eq!(accepted[refused].0, 0, "{refused}");
@@ -240,6 +321,42 @@ fn the_refused_small_order_cases_pass_the_lax_rule() {
             signature: &case.signature,
         }));
     }
+}
+
+/// RFC 8032, section 7.1, test 1: verdicts pinned by published bytes, whatever backend
+/// curve25519-dalek selects on this CPU (IFMA, AVX2 or portable).
+#[test]
+fn the_rfc_8032_vector_verifies_and_its_alterations_do_not() {
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let key: [u8; 32] = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        .try_into()
+        .unwrap();
+    let mut signature: [u8; 64] = hex(concat!(
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555",
+        "fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    ))
+    .try_into()
+    .unwrap();
+    let key = VerifyingKey::from_bytes(&key).unwrap();
+    let check = |message: &[u8], signature: &[u8; 64]| {
+        verify(&SignedMessage {
+            key: &key,
+            message,
+            signature,
+        })
+    };
+    assert!(check(b"", &signature));
+    assert!(!check(b"x", &signature));
+    signature[63] ^= 1;
+    assert!(!check(b"", &signature));
+    signature[63] ^= 1;
+    signature[0] ^= 1;
+    assert!(!check(b"", &signature));
 }
 
 #[test]

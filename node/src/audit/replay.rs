@@ -7,6 +7,7 @@ use super::verify::{Outcomes, State};
 use super::AuditError;
 use crate::checkpoint::{CheckpointRule, RoundActivity};
 use crate::genesis::Genesis;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use votegraph_gateway::governance::checkpoint::Checkpoint;
 use votegraph_gateway::governance::overlay::Overlay;
@@ -95,13 +96,20 @@ pub fn replay(
 }
 
 /// The RFC 6962 root over the governance state entries in key order (as validators compute it).
+/// The leaves are hashed in parallel: this runs on the replay's critical path, and by then the
+/// signature checks have often left a core idle.
 pub fn state_root(state: &State) -> Hash {
-    let mut tree = Frontier::new();
-    for (key, value) in state
+    let entries: Vec<(&Vec<u8>, &Vec<u8>)> = state
         .range(GOVERNANCE_PREFIX.to_vec()..)
         .take_while(|(k, _)| k.starts_with(GOVERNANCE_PREFIX))
-    {
-        tree.push(state_leaf_hash(key, value));
+        .collect();
+    let leaves: Vec<Hash> = entries
+        .par_iter()
+        .map(|(key, value)| state_leaf_hash(key, value))
+        .collect();
+    let mut tree = Frontier::new();
+    for leaf in leaves {
+        tree.push(leaf);
     }
     tree.root()
 }
