@@ -44,7 +44,10 @@ struct Sections {
 }
 
 pub fn verify(input: impl Read, options: &VerifyOptions) -> Result<AuditReport, AuditError> {
-    verify_with_state(input, options).map(|(report, _)| report)
+    verify_with_state(input, options).map(|(report, state)| {
+        free_in_background(state);
+        report
+    })
 }
 
 /// [`verify`], also returning the recomputed governance state (for checks of single items,
@@ -151,7 +154,14 @@ pub fn verify_with_state(
         certificates: findings.certificates,
         disagreeing_checkpoint_signatures: findings.disagreeing,
     };
+    free_in_background((sections, store, events, leaves));
     Ok((report, replayed.state))
+}
+
+/// Drops a large value (the export's sections, the in-memory ledger: millions of allocations)
+/// on another thread, so the verdict is not kept waiting for the memory to be given back.
+fn free_in_background<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 fn read_sections(input: impl Read) -> Result<Sections, AuditError> {
