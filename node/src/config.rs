@@ -90,6 +90,10 @@ pub struct NodeSection {
     /// Seconds between one-line status logs.
     #[serde(default = "default_status_interval_s")]
     pub status_interval_s: u64,
+    /// Threads of the async runtime, and of the pool that checks signatures: 0 for one per
+    /// core. Validators sharing one machine (a local cluster) run best with their share.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 fn default_status_interval_s() -> u64 {

@@ -82,6 +82,8 @@ pub async fn run(
         close_at_ns: None,
     });
     expect_applied(first.approve(admins, create).await?)?;
+    // Roll amendments go to every gateway, and each checks them against its own state.
+    wait_for_status(gateways, &id, "draft").await?;
     let styles: Vec<String> = definition
         .ballot_styles
         .iter()

@@ -119,6 +119,7 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
                     .map(|p| format!("{}:{}", spec.host, p + index as u16))
                     .unwrap_or_default(),
                 status_interval_s: 10,
+                threads: 0,
             },
             storage: crate::config::StorageSection {
                 fsync: spec.fsync,

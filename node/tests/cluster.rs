@@ -223,7 +223,9 @@ async fn a_full_pool_answers_resource_exhausted_and_environment_overrides_the_co
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = cluster(dir.path());
     // Alone, validator 0 cannot sync, so it creates no event and its pool only fills.
-    cluster.env = vec![("VOTEGRAPH_POOL_TRANSACTIONS_MAX".into(), "3".into())];
+    cluster
+        .env
+        .push(("VOTEGRAPH_POOL_TRANSACTIONS_MAX".into(), "3".into()));
     cluster.start(0).unwrap();
     cluster
         .wait_ready(0, Duration::from_secs(60))
@@ -310,7 +312,9 @@ async fn a_validator_restored_from_an_old_backup_of_its_ledger_does_not_fork_its
     let mut cluster = cluster(dir.path());
     // Tiny syncs: the restored validator gets its own missing events back over many syncs, and
     // must create none before it has them all.
-    cluster.env = vec![("VOTEGRAPH_GOSSIP_BYTES_PER_SYNC_MAX".into(), "1".into())];
+    cluster
+        .env
+        .push(("VOTEGRAPH_GOSSIP_BYTES_PER_SYNC_MAX".into(), "1".into()));
     cluster.start_all().unwrap();
     cluster
         .wait_all_ready(Duration::from_secs(60))
@@ -371,13 +375,13 @@ async fn a_validator_restored_from_an_old_backup_of_its_ledger_does_not_fork_its
 async fn validators_that_prune_restart_from_their_snapshots_and_agree() {
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = cluster(dir.path());
-    cluster.env = vec![
+    cluster.env.extend([
         ("VOTEGRAPH_STORAGE_KEEP_FULL_HISTORY".into(), "false".into()),
         (
             "VOTEGRAPH_STORAGE_SNAPSHOT_INTERVAL_ROUNDS".into(),
             "5".into(),
         ),
-    ];
+    ]);
     cluster.start_all().unwrap();
     cluster
         .wait_all_ready(Duration::from_secs(60))

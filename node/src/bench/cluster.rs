@@ -44,6 +44,13 @@ impl ClusterSpec {
     }
 }
 
+/// The cores of this machine divided among the validators that share it (at least one thread
+/// each): more threads than cores only add context switches between the validators.
+pub fn threads_per_validator(validators: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / validators.max(1)).max(1)
+}
+
 pub struct Cluster {
     pub dir: PathBuf,
     pub chain: ChainId,
@@ -95,7 +102,10 @@ impl Cluster {
                 .collect(),
             exe: exe.to_path_buf(),
             children: (0..spec.validators).map(|_| None).collect(),
-            env: Vec::new(),
+            env: vec![(
+                "VOTEGRAPH_NODE_THREADS".into(),
+                threads_per_validator(spec.validators).to_string(),
+            )],
         })
     }
 
@@ -206,7 +216,7 @@ impl Cluster {
         env: Vec<(String, String)>,
     ) -> Result<Self, ClusterError> {
         let mut cluster = Cluster::create(exe, dir, spec)?;
-        cluster.env = env;
+        cluster.env.extend(env);
         cluster.start_all()?;
         if let Err(e) = cluster.wait_all_ready(Duration::from_secs(60)).await {
             cluster.stop_all();

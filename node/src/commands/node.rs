@@ -126,10 +126,14 @@ pub fn node(args: NodeArgs) -> ExitCode {
     init_logging();
     crate::commands::report(|| {
         let config = NodeConfig::load(&args.config)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("votegraph-io")
-            .build()?;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if config.node.threads > 0 {
+            builder.worker_threads(config.node.threads);
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(config.node.threads)
+                .build_global()?;
+        }
+        let runtime = builder.enable_all().thread_name("votegraph-io").build()?;
         runtime.block_on(votegraph_node::run::run(config))?;
         Ok(())
     })
