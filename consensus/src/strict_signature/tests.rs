@@ -48,13 +48,10 @@ fn craft(rng: &mut SplitMix64, a: Scalar, key: EdwardsPoint, r_torsion: EdwardsP
         .to_bytes();
     let key = key.compress().to_bytes();
     let s = r + challenge(&big_r, &key, &message) * a;
-    let mut signature = [0u8; 64];
-    signature[..32].copy_from_slice(&big_r);
-    signature[32..].copy_from_slice(s.as_bytes());
     Case {
         key,
         message: message.to_vec(),
-        signature,
+        signature: signature_of(&big_r, &s),
     }
 }
 
@@ -118,21 +115,29 @@ fn small_order_key(rng: &mut SplitMix64) -> Case {
     craft(rng, Scalar::ZERO, key, EIGHT_TORSION[0])
 }
 
-/// R is the identity and s = k·a: `[s]B - [k]A` is the identity, so only R's order refuses it.
-fn small_order_r(rng: &mut SplitMix64) -> Case {
+fn signature_of(r_bytes: &[u8; 32], s: &Scalar) -> [u8; 64] {
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(r_bytes);
+    signature[32..].copy_from_slice(s.as_bytes());
+    signature
+}
+
+/// R given as bytes, a key aB and s = k·a: `[s]B - [k]A` is the identity.
+fn identity_equation(rng: &mut SplitMix64, r_bytes: [u8; 32]) -> Case {
     let a = random_scalar(rng);
     let key = EdwardsPoint::mul_base(&a).compress().to_bytes();
     let message: [u8; 16] = random_bytes(rng);
-    let identity = EIGHT_TORSION[0].compress().to_bytes();
-    let s = challenge(&identity, &key, &message) * a;
-    let mut signature = [0u8; 64];
-    signature[..32].copy_from_slice(&identity);
-    signature[32..].copy_from_slice(s.as_bytes());
+    let s = challenge(&r_bytes, &key, &message) * a;
     Case {
         key,
         message: message.to_vec(),
-        signature,
+        signature: signature_of(&r_bytes, &s),
     }
+}
+
+/// R is the identity and s = k·a: the equation holds, so only R's order refuses it.
+fn small_order_r(rng: &mut SplitMix64) -> Case {
+    identity_equation(rng, EIGHT_TORSION[0].compress().to_bytes())
 }
 
 /// A mixed-order key `aB + T` and `s = k·a` give `[s]B - [k]A = -[k]T`, a small-order point
@@ -153,13 +158,10 @@ fn small_order_r_not_identity(rng: &mut SplitMix64) -> Case {
         if -(k * t) != r {
             continue;
         }
-        let mut signature = [0u8; 64];
-        signature[..32].copy_from_slice(&r_bytes);
-        signature[32..].copy_from_slice((k * a).as_bytes());
         return Case {
             key,
             message: message.to_vec(),
-            signature,
+            signature: signature_of(&r_bytes, &(k * a)),
         };
     }
 }
@@ -180,18 +182,7 @@ fn non_canonical_r(rng: &mut SplitMix64) -> Case {
         with(0xed, 0xff, 0x7f), // y = 0 + p: an order-4 point
     ];
     let r_bytes = encodings[rng.below(3) as usize];
-    let a = random_scalar(rng);
-    let key = EdwardsPoint::mul_base(&a).compress().to_bytes();
-    let message: [u8; 16] = random_bytes(rng);
-    let s = challenge(&r_bytes, &key, &message) * a;
-    let mut signature = [0u8; 64];
-    signature[..32].copy_from_slice(&r_bytes);
-    signature[32..].copy_from_slice(s.as_bytes());
-    Case {
-        key,
-        message: message.to_vec(),
-        signature,
-    }
+    identity_equation(rng, r_bytes)
 }
 
 /// s at the edges of its range: l - 1 (canonical, wrong), l, the top three bits set, all ones.
