@@ -96,6 +96,9 @@ pub struct NodeSection {
     pub threads: usize,
 }
 
+/// More threads than this is a typo, not a machine.
+const THREADS_MAX: usize = 1024;
+
 fn default_status_interval_s() -> u64 {
     10
 }
@@ -271,6 +274,12 @@ impl NodeConfig {
             "storage.snapshot_interval_rounds",
             self.storage.snapshot_interval_rounds as usize,
         )?;
+        if self.node.threads > THREADS_MAX {
+            return Err(ConfigError::Invalid {
+                name: "node.threads",
+                detail: format!("{} is more than {THREADS_MAX}", self.node.threads),
+            });
+        }
         positive("gossip.syncs_in_flight", self.gossip.syncs_in_flight)?;
         positive(
             "gossip.events_per_frame_max",
@@ -448,6 +457,10 @@ listen = "127.0.0.1:7100"
         std::fs::write(&path, format!("{MINIMAL}\n[wan]\nloss = 1.5\n")).unwrap();
         let error = NodeConfig::load(&path).unwrap_err().to_string();
         assert!(error.contains("wan.loss"), "{error}");
+        let threads = MINIMAL.replace("[node]\n", "[node]\nthreads = 1025\n");
+        std::fs::write(&path, threads).unwrap();
+        let error = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(error.contains("node.threads"), "{error}");
     }
 
     #[test]

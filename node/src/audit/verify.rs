@@ -160,8 +160,11 @@ pub fn verify_with_state(
 
 /// Drops a large value (the export's sections, the in-memory ledger: millions of allocations)
 /// on another thread, so the verdict is not kept waiting for the memory to be given back.
+/// Where no thread can be started, the value is freed here.
 fn free_in_background<T: Send + 'static>(value: T) {
-    std::thread::spawn(move || drop(value));
+    let _ = std::thread::Builder::new()
+        .name("audit-free".into())
+        .spawn(move || drop(value));
 }
 
 fn read_sections(input: impl Read) -> Result<Sections, AuditError> {

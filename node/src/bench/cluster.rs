@@ -51,6 +51,17 @@ pub fn threads_per_validator(validators: usize) -> usize {
     (cores / validators.max(1)).max(1)
 }
 
+/// `VOTEGRAPH_NODE_THREADS` for each validator, unless the caller's environment sets it.
+fn default_threads(validators: usize) -> Vec<(String, String)> {
+    match std::env::var_os("VOTEGRAPH_NODE_THREADS") {
+        Some(_) => Vec::new(),
+        None => vec![(
+            "VOTEGRAPH_NODE_THREADS".into(),
+            threads_per_validator(validators).to_string(),
+        )],
+    }
+}
+
 pub struct Cluster {
     pub dir: PathBuf,
     pub chain: ChainId,
@@ -102,10 +113,7 @@ impl Cluster {
                 .collect(),
             exe: exe.to_path_buf(),
             children: (0..spec.validators).map(|_| None).collect(),
-            env: vec![(
-                "VOTEGRAPH_NODE_THREADS".into(),
-                threads_per_validator(spec.validators).to_string(),
-            )],
+            env: default_threads(spec.validators),
         })
     }
 

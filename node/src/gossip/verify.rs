@@ -51,19 +51,25 @@ pub fn decode(rules: &Rules, bytes: &[u8]) -> Result<UncheckedEvent, String> {
     UncheckedEvent::decode(bytes, &rules.limits).map_err(|e| e.to_string())
 }
 
+type Decoded = (Bytes, Result<UncheckedEvent, String>);
+
 /// Verifies decoded events in parallel, keeping the input order for those that pass.
-pub fn verify_decoded(
-    rules: &Rules,
-    batch: Vec<(Bytes, Result<UncheckedEvent, String>)>,
-) -> (Vec<VerifiedEvent>, Vec<Refused>) {
-    let results: Vec<Result<VerifiedEvent, Refused>> = batch
-        .into_par_iter()
-        .map(|(bytes, decoded)| {
-            decoded
-                .and_then(|event| verify_one(rules, event))
-                .map_err(|reason| Refused { bytes, reason })
-        })
-        .collect();
+pub fn verify_decoded(rules: &Rules, batch: Vec<Decoded>) -> (Vec<VerifiedEvent>, Vec<Refused>) {
+    split(batch.into_par_iter().map(|d| check(rules, d)).collect())
+}
+
+/// [`verify_decoded`] on the calling thread, for a handful of signatures.
+fn verify_decoded_here(rules: &Rules, batch: Vec<Decoded>) -> (Vec<VerifiedEvent>, Vec<Refused>) {
+    split(batch.into_iter().map(|d| check(rules, d)).collect())
+}
+
+fn check(rules: &Rules, (bytes, decoded): Decoded) -> Result<VerifiedEvent, Refused> {
+    decoded
+        .and_then(|event| verify_one(rules, event))
+        .map_err(|reason| Refused { bytes, reason })
+}
+
+fn split(results: Vec<Result<VerifiedEvent, Refused>>) -> (Vec<VerifiedEvent>, Vec<Refused>) {
     let mut verified = Vec::with_capacity(results.len());
     let mut refused = Vec::new();
     for result in results {
@@ -95,7 +101,7 @@ pub async fn verify_on_pool(
         .sum();
     if signatures <= INLINE_SIGNATURES_MAX {
         // Waking rayon's workers costs more than it saves for a handful of signatures.
-        return tokio::task::block_in_place(|| verify_decoded(&rules, batch));
+        return tokio::task::block_in_place(|| verify_decoded_here(&rules, batch));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
