@@ -274,16 +274,11 @@ fn check_live_export_and_consistency(cli: &Cli, dir: &Path) {
 /// validator takes): the backup verifies, and is a whole ledger that exports and audits; a
 /// second backup into the same directory is refused.
 fn check_live_backup(cli: &Cli, dir: &Path) {
+    let create =
+        |out: &str| votegraph(&["backup", "create", "--gateway", &cli.gateway, "--out", out]);
     let backup = dir.join("live-backup");
     let backup = backup.to_str().unwrap();
-    let (ok, created) = votegraph(&[
-        "backup",
-        "create",
-        "--gateway",
-        &cli.gateway,
-        "--out",
-        backup,
-    ]);
+    let (ok, created) = create(backup);
     assert!(ok && created.contains("received a checkpoint"), "{created}");
     let (ok, verified) = votegraph(&["backup", "verify", backup]);
     assert!(ok && verified.contains("ledger verified"), "{verified}");
@@ -302,14 +297,7 @@ fn check_live_backup(cli: &Cli, dir: &Path) {
     assert!(ok && audited.contains("everything matches"), "{audited}");
     let prepared = dir.join("prepared-backup");
     std::fs::create_dir(&prepared).unwrap();
-    let (ok, into_prepared) = votegraph(&[
-        "backup",
-        "create",
-        "--gateway",
-        &cli.gateway,
-        "--out",
-        prepared.to_str().unwrap(),
-    ]);
+    let (ok, into_prepared) = create(prepared.to_str().unwrap());
     assert!(ok, "{into_prepared}");
     assert!(prepared.join("CURRENT").exists());
     let leftovers = std::fs::read_dir(&prepared)
@@ -323,14 +311,7 @@ fn check_live_backup(cli: &Cli, dir: &Path) {
         })
         .count();
     assert_eq!(leftovers, 0, "the staging directory was removed");
-    let (ok, again) = votegraph(&[
-        "backup",
-        "create",
-        "--gateway",
-        &cli.gateway,
-        "--out",
-        backup,
-    ]);
+    let (ok, again) = create(backup);
     assert!(!ok && again.contains("not empty"), "{again}");
 }
 
