@@ -269,12 +269,16 @@ impl Drop for Cluster {
     }
 }
 
-/// A base port with `count` consecutive free ports after it.
+/// A base port with `count` consecutive free ports after it: a free run of `count` loopback ports below Linux's ephemeral range (32768 and up by
+/// default), where the kernel's own choice of a client connection's port cannot take one
+/// between this check and the validator's bind.
 fn free_ports(count: usize) -> Result<u16, ClusterError> {
+    const FIRST: u16 = 20_000;
+    const END: u16 = 32_768;
     let seed = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;
     let mut rng = votegraph_consensus::sim::SplitMix64::new(seed ^ nanos());
     for _ in 0..200 {
-        let base = 20_000 + rng.below(40_000) as u16;
+        let base = FIRST + rng.below((END - FIRST) as u64 - count as u64) as u16;
         let free = (0..count as u16).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if free {
             return Ok(base);
