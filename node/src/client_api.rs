@@ -2,19 +2,21 @@
 //! GetTransaction. Domain errors become gRPC status codes here and nowhere else.
 
 use crate::finality::{self, Finalized, FinalizedBatch, TxOutcome};
-use crate::pool::AdmitError;
+use crate::pool::{AdmitError, Ahead};
 use crate::shared::Shared;
 use std::collections::HashSet;
-use std::pin::Pin;
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status, Streaming};
 use votegraph_gateway::governance::reason::Reason;
-use votegraph_gateway::{ChainId, Envelope, EnvelopeError, TxId};
+use votegraph_gateway::{verify_each, ChainId, Envelope, EnvelopeError, TxId};
 use votegraph_proto::tx::v1 as pb;
 use votegraph_proto::tx::v1::transactions_server::Transactions;
 use votegraph_storage::Store;
@@ -23,6 +25,8 @@ use votegraph_storage::Store;
 pub const WATCH_IDS_MAX: usize = 10_000;
 /// Finalized batches buffered per watcher before it counts as too slow.
 const WATCH_BUFFER: usize = 256;
+/// Most submissions of one stream admitted together (see `admit_all`).
+const SUBMIT_BATCH_MAX: usize = 64;
 
 #[derive(Clone)]
 pub struct TransactionService {
@@ -62,54 +66,128 @@ impl SubmitError {
     }
 }
 
+/// What one submission came to: its transaction id (when the request held a well-formed
+/// envelope) and whether it was admitted.
+type Admission = (Option<TxId>, Result<(), SubmitError>);
+
+/// Submissions that passed the checks before the signature, waiting for it together.
+#[derive(Default)]
+struct Candidates {
+    positions: Vec<usize>,
+    ids: Vec<TxId>,
+    envelopes: Vec<Envelope>,
+    encodings: Vec<Vec<u8>>,
+}
+
 impl TransactionService {
-    fn admit(&self, request: pb::SubmitRequest) -> (Option<TxId>, Result<(), SubmitError>) {
-        let (id, result) = match request.envelope.map(|wire| {
-            Envelope::from_parts(
-                &wire.signer,
-                wire.nonce,
-                wire.payload.to_vec(),
-                &wire.signature,
-            )
-        }) {
-            None => (None, Err(SubmitError::NoEnvelope)),
-            Some(Err(e)) => (None, Err(e.into())),
-            Some(Ok(envelope)) => (Some(envelope.id()), self.admit_envelope(envelope)),
-        };
-        if let Err(e) = &result {
-            let reason = match e.code() {
-                Code::ResourceExhausted => "pool_full",
-                Code::AlreadyExists => "duplicate",
-                Code::InvalidArgument => "invalid",
-                _ => "error",
+    /// Admits `requests` in order. Everything cheap (decoding, a full pool, a replay) is
+    /// checked first, one request at a time; the signatures of the rest are then checked
+    /// together, which shares one field inversion among them (the verdicts are those of
+    /// [`Envelope::verify`]).
+    fn admit_all(&self, requests: Vec<pb::SubmitRequest>) -> Vec<Admission> {
+        let mut admissions: Vec<Admission> = Vec::with_capacity(requests.len());
+        let mut candidates = Candidates::default();
+        for request in requests {
+            let ahead = Ahead {
+                transactions: candidates.ids.len(),
+                bytes: candidates.encodings.iter().map(Vec::len).sum(),
             };
-            metrics::counter!("votegraph_transactions_refused_total", "reason" => reason)
-                .increment(1);
+            match self.precheck(request, ahead) {
+                Ok((id, envelope, encoded)) => {
+                    candidates.positions.push(admissions.len());
+                    candidates.ids.push(id);
+                    candidates.envelopes.push(envelope);
+                    candidates.encodings.push(encoded);
+                    admissions.push((Some(id), Ok(())));
+                }
+                Err(refused) => admissions.push(refused),
+            }
         }
-        (id, result)
+        let verdicts = verify_each(
+            &candidates.envelopes,
+            &self.chain,
+            self.payload_bytes_max,
+        );
+        let now = Instant::now();
+        let mut pool = self.shared.pool.lock().expect("pool lock");
+        let checked = candidates.positions.into_iter().zip(candidates.ids);
+        for ((position, id), (verdict, encoded)) in
+            checked.zip(verdicts.into_iter().zip(candidates.encodings))
+        {
+            admissions[position].1 = verdict
+                .map_err(SubmitError::from)
+                .and_then(|()| Ok(pool.admit(id, encoded, now)?));
+        }
+        drop(pool);
+        for (_, result) in &admissions {
+            count(result);
+        }
+        admissions
     }
 
-    fn admit_envelope(&self, envelope: Envelope) -> Result<(), SubmitError> {
+    /// The request's envelope, its id and encoding, unless it is refused before its signature
+    /// is checked: malformed, a replay of one pending or final, or arriving at a pool that is
+    /// full once the submissions `ahead` of it are admitted.
+    fn precheck(
+        &self,
+        request: pb::SubmitRequest,
+        ahead: Ahead,
+    ) -> Result<(TxId, Envelope, Vec<u8>), Admission> {
+        let wire = request.envelope.ok_or((None, Err(SubmitError::NoEnvelope)))?;
+        let envelope =
+            Envelope::from_parts(&wire.signer, wire.nonce, wire.payload.to_vec(), &wire.signature)
+                .map_err(|e| (None, Err(e.into())))?;
         let id = envelope.id();
         let encoded = envelope.encode();
+        self.refused_before_signature(&id, encoded.len(), ahead)
+            .map_err(|e| (Some(id), Err(e)))?;
+        Ok((id, envelope, encoded))
+    }
+
+    fn refused_before_signature(
+        &self,
+        id: &TxId,
+        bytes: usize,
+        ahead: Ahead,
+    ) -> Result<(), SubmitError> {
         self.shared
             .pool
             .lock()
             .expect("pool lock")
-            .precheck(&id, encoded.len())?;
+            .precheck_behind(id, bytes, ahead)?;
         if self
             .shared
             .store
-            .state(&finality::tx_state_key(&id))?
+            .state(&finality::tx_state_key(id))?
             .is_some()
         {
             return Err(SubmitError::AlreadyFinal(id.to_hex()));
         }
-        envelope.verify(&self.chain, self.payload_bytes_max)?;
-        let mut pool = self.shared.pool.lock().expect("pool lock");
-        pool.admit(id, encoded, Instant::now())?;
-        metrics::counter!("votegraph_transactions_submitted_total").increment(1);
         Ok(())
+    }
+}
+
+/// Counts a submission's outcome.
+fn count(result: &Result<(), SubmitError>) {
+    let Err(e) = result else {
+        metrics::counter!("votegraph_transactions_submitted_total").increment(1);
+        return;
+    };
+    let reason = match e.code() {
+        Code::ResourceExhausted => "pool_full",
+        Code::AlreadyExists => "duplicate",
+        Code::InvalidArgument => "invalid",
+        _ => "error",
+    };
+    metrics::counter!("votegraph_transactions_refused_total", "reason" => reason).increment(1);
+}
+
+/// The future's output if it is ready without waiting.
+fn ready_now<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
     }
 }
 
@@ -161,7 +239,10 @@ impl Transactions for TransactionService {
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<Response<pb::SubmitResponse>, Status> {
-        let (id, result) = self.admit(request.into_inner());
+        let (id, result) = self
+            .admit_all(vec![request.into_inner()])
+            .pop()
+            .expect("one admission per request");
         match result {
             Ok(()) => Ok(Response::new(response(id, &result))),
             Err(e) => Err(Status::new(e.code(), e.to_string())),
@@ -185,10 +266,27 @@ impl Transactions for TransactionService {
             watchers: Arc::clone(&self.watchers),
         };
         tokio::spawn(async move {
-            while let Ok(Some(request)) = inbound.message().await {
-                let (id, result) = service.admit(request);
-                if tx.send(Ok(response(id, &result))).await.is_err() {
+            let mut open = true;
+            while open {
+                let Ok(Some(first)) = inbound.message().await else {
                     return;
+                };
+                // What else the client has already sent is admitted with it.
+                let mut requests = vec![first];
+                while requests.len() < SUBMIT_BATCH_MAX {
+                    match ready_now(inbound.message()) {
+                        Some(Ok(Some(next))) => requests.push(next),
+                        Some(Ok(None) | Err(_)) => {
+                            open = false;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                for (id, result) in service.admit_all(requests) {
+                    if tx.send(Ok(response(id, &result))).await.is_err() {
+                        return;
+                    }
                 }
             }
         });

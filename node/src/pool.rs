@@ -18,6 +18,13 @@ pub enum AdmitError {
     Full { transactions: usize, bytes: usize },
 }
 
+/// Transactions checked together with one, before it, and not admitted yet.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ahead {
+    pub transactions: usize,
+    pub bytes: usize,
+}
+
 pub struct PoolLimits {
     pub transactions_max: usize,
     pub bytes_max: usize,
@@ -64,17 +71,24 @@ impl Pool {
     /// The checks of [`Pool::admit`] that need no signature: run them first, so that a full
     /// pool or a replay costs no signature check.
     pub fn precheck(&self, id: &TxId, bytes: usize) -> Result<(), AdmitError> {
+        self.precheck_behind(id, bytes, Ahead::default())
+    }
+
+    /// [`Pool::precheck`] for a transaction checked together with others `ahead` of it that
+    /// are not admitted yet: it is refused if the pool would be full once they are.
+    pub fn precheck_behind(&self, id: &TxId, bytes: usize, ahead: Ahead) -> Result<(), AdmitError> {
         if self.known.contains_key(id) || self.carried.contains_key(id) {
             return Err(AdmitError::Duplicate(id.to_hex()));
         }
-        let full = self.queue.len() >= self.limits.transactions_max
-            || self.queued_bytes + bytes > self.limits.bytes_max
+        let queued = self.queue.len() + ahead.transactions;
+        let full = queued >= self.limits.transactions_max
+            || self.queued_bytes + ahead.bytes + bytes > self.limits.bytes_max
             // In-flight transactions are bounded too: at most two pools' worth.
-            || self.known.len() >= 2 * self.limits.transactions_max;
+            || self.known.len() + ahead.transactions >= 2 * self.limits.transactions_max;
         if full {
             return Err(AdmitError::Full {
-                transactions: self.queue.len(),
-                bytes: self.queued_bytes,
+                transactions: queued,
+                bytes: self.queued_bytes + ahead.bytes,
             });
         }
         Ok(())
@@ -188,6 +202,41 @@ mod tests {
             transactions_max,
             bytes_max,
         })
+    }
+
+    #[test]
+    fn a_transaction_checked_behind_others_counts_them_as_queued() {
+        let now = Instant::now();
+        let mut pool = pool(3, 100);
+        pool.admit(id(1), vec![0; 10], now).unwrap();
+        let one_ahead = Ahead {
+            transactions: 1,
+            bytes: 10,
+        };
+        assert_eq!(pool.precheck_behind(&id(2), 10, one_ahead), Ok(()));
+        let two_ahead = Ahead {
+            transactions: 2,
+            bytes: 20,
+        };
+        assert_eq!(
+            pool.precheck_behind(&id(2), 10, two_ahead),
+            Err(AdmitError::Full {
+                transactions: 3,
+                bytes: 30
+            })
+        );
+        let heavy_ahead = Ahead {
+            transactions: 1,
+            bytes: 85,
+        };
+        assert!(matches!(
+            pool.precheck_behind(&id(2), 10, heavy_ahead),
+            Err(AdmitError::Full { .. })
+        ));
+        assert_eq!(
+            pool.precheck_behind(&id(1), 10, Ahead::default()),
+            Err(AdmitError::Duplicate(id(1).to_hex()))
+        );
     }
 
     #[test]

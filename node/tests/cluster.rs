@@ -233,9 +233,29 @@ async fn a_full_pool_answers_resource_exhausted_and_environment_overrides_the_co
         .unwrap();
     let batch = envelopes(&cluster.chain, 5, 4);
     let mut client = cluster.client(0).unwrap();
-    for e in &batch[..3] {
+    for e in &batch[..2] {
         client.submit(wire(e)).await.unwrap();
     }
+    // Submissions a stream delivers together may be checked together: the one that fills the
+    // pool is admitted, and a forgery behind it is still refused as over the limit, before
+    // its signature is looked at, as it is when they are checked one by one.
+    let mut forged = wire(&batch[3]);
+    let signature = &mut forged.envelope.as_mut().unwrap().signature;
+    let mut flipped = signature.to_vec();
+    flipped[0] ^= 1;
+    *signature = flipped.into();
+    let codes: Vec<i32> = client
+        .submit_stream(tokio_stream::iter(vec![wire(&batch[2]), forged]))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| r.unwrap().code)
+        .collect()
+        .await;
+    assert_eq!(
+        codes,
+        [tonic::Code::Ok as i32, tonic::Code::ResourceExhausted as i32]
+    );
     let refused = client.submit(wire(&batch[3])).await.unwrap_err();
     assert_eq!(
         refused.code(),
