@@ -103,11 +103,7 @@ impl TransactionService {
                 Err(refused) => admissions.push(refused),
             }
         }
-        let verdicts = verify_each(
-            &candidates.envelopes,
-            &self.chain,
-            self.payload_bytes_max,
-        );
+        let verdicts = verify_each(&candidates.envelopes, &self.chain, self.payload_bytes_max);
         let now = Instant::now();
         let mut pool = self.shared.pool.lock().expect("pool lock");
         let checked = candidates.positions.into_iter().zip(candidates.ids);
@@ -133,10 +129,16 @@ impl TransactionService {
         request: pb::SubmitRequest,
         ahead: Ahead,
     ) -> Result<(TxId, Envelope, Vec<u8>), Admission> {
-        let wire = request.envelope.ok_or((None, Err(SubmitError::NoEnvelope)))?;
-        let envelope =
-            Envelope::from_parts(&wire.signer, wire.nonce, wire.payload.to_vec(), &wire.signature)
-                .map_err(|e| (None, Err(e.into())))?;
+        let wire = request
+            .envelope
+            .ok_or((None, Err(SubmitError::NoEnvelope)))?;
+        let envelope = Envelope::from_parts(
+            &wire.signer,
+            wire.nonce,
+            wire.payload.to_vec(),
+            &wire.signature,
+        )
+        .map_err(|e| (None, Err(e.into())))?;
         let id = envelope.id();
         let encoded = envelope.encode();
         self.refused_before_signature(&id, encoded.len(), ahead)
@@ -185,7 +187,10 @@ fn count(result: &Result<(), SubmitError>) {
 /// The future's output if it is ready without waiting.
 fn ready_now<F: Future>(future: F) -> Option<F::Output> {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => Some(output),
         Poll::Pending => None,
     }

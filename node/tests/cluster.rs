@@ -254,7 +254,10 @@ async fn a_full_pool_answers_resource_exhausted_and_environment_overrides_the_co
         .await;
     assert_eq!(
         codes,
-        [tonic::Code::Ok as i32, tonic::Code::ResourceExhausted as i32]
+        [
+            tonic::Code::Ok as i32,
+            tonic::Code::ResourceExhausted as i32
+        ]
     );
     let refused = client.submit(wire(&batch[3])).await.unwrap_err();
     assert_eq!(
