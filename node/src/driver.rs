@@ -475,6 +475,7 @@ impl Driver {
     /// This validator's signature transaction for the checkpoint at `head` (ending `round`),
     /// whose commit has governance `writes` not yet written.
     fn sign_checkpoint(&self, writes: &Writes, head: &LedgerHead, round: Round) -> (TxId, Vec<u8>) {
+        let started = Instant::now();
         let checkpoint =
             match self
                 .checkpointer
@@ -487,9 +488,12 @@ impl Driver {
                 }
             };
         metrics::counter!("votegraph_checkpoints_signed_total").increment(1);
+        let took = started.elapsed();
+        metrics::histogram!("votegraph_checkpoint_roots_seconds").record(took.as_secs_f64());
         info!(
             round,
             next_index = checkpoint.next_index,
+            roots_ms = took.as_millis() as u64,
             state_root = %crate::hex::encode(&checkpoint.state_root),
             transaction_root = %crate::hex::encode(&checkpoint.transaction_root),
             "checkpoint signed"
