@@ -3,12 +3,13 @@
 //! whose sync exchanged nothing pauses (`idle_interval_ms`), so an idle cluster is quiet.
 
 use super::context::{now_ms, GossipContext};
-use super::create::{create_after_sync, own_events_held};
 use super::delay::delayed_channel;
 use super::exchange::{receive_all, send_events, Received};
+use crate::driver::Command;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Status;
@@ -152,7 +153,13 @@ impl Gossiper {
             .record(started.elapsed().as_secs_f64());
         // A peer holding newer events of this validator than it holds itself (a ledger restored
         // from an older backup, say): creating now would reuse their sequence numbers and fork.
-        let mine_held = own_events_held(&self.context);
+        let mine_held = self
+            .context
+            .shared
+            .index
+            .read()
+            .expect("index lock")
+            .known()[self.context.me.index()];
         let own_chain_behind = outcome.peer_known_mine > mine_held;
         if own_chain_behind {
             warn!(
@@ -162,7 +169,15 @@ impl Gossiper {
                 "a peer holds newer events of this validator; creating none until they arrive"
             );
         }
-        create_after_sync(&self.context, peer.id, !own_chain_behind).await;
+        let (reply, created) = oneshot::channel();
+        let command = Command::SyncDone {
+            peer: peer.id,
+            may_create: !own_chain_behind,
+            reply,
+        };
+        if self.context.driver.send(command).await.is_ok() {
+            let _ = created.await;
+        }
         Ok(outcome)
     }
 

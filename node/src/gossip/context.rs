@@ -2,7 +2,6 @@
 //! hellos, the rules events must pass, the driver, and the WAN emulation settings.
 
 use super::auth::{sign_hello, HelloChecker};
-use super::create::AnswerPacer;
 use super::exchange::FrameLimits;
 use super::history;
 use super::index::Behind;
@@ -31,8 +30,6 @@ pub struct GossipContext {
     pub wan: WanSection,
     /// Region of each validator, by member index.
     pub regions: Vec<String>,
-    /// Paces the events this node creates for peers that sync with it.
-    pub answer_pacer: AnswerPacer,
     last_hello_ms: AtomicU64,
     ledger_reads: tokio::sync::Semaphore,
 }
@@ -56,7 +53,6 @@ impl GossipContext {
             .map(|id| rules.members.get(id).expect("member").public_key)
             .collect();
         let checker = HelloChecker::new(genesis_hash, me.0, keys, settings.clock_skew_ms_max);
-        let answer_pacer = AnswerPacer::new(regions.len(), settings.sync_interval_min_ms);
         GossipContext {
             me,
             key,
@@ -68,7 +64,6 @@ impl GossipContext {
             settings,
             wan,
             regions,
-            answer_pacer,
             last_hello_ms: AtomicU64::new(0),
             ledger_reads: tokio::sync::Semaphore::new(1),
         }

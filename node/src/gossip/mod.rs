@@ -1,10 +1,9 @@
 //! Gossip between validators: the signed hello, the index of events a node can serve, the
-//! sync exchange (server and client sides), event creation after a sync, and WAN emulation.
+//! sync exchange (server and client sides), and WAN emulation.
 
 pub mod auth;
 pub mod client;
 pub mod context;
-pub mod create;
 pub mod delay;
 pub mod exchange;
 pub mod history;

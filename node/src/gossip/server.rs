@@ -2,7 +2,6 @@
 //! stream the events the caller lacks, and take in what the caller sends.
 
 use super::context::{now_ms, GossipContext};
-use super::create::{answer_with_event, CallerSync};
 use super::delay::delayed_channel;
 use super::exchange::{receive_all, send_events, Received};
 use std::pin::Pin;
@@ -48,11 +47,6 @@ impl Gossip for GossipService {
             .events_for(&hello.known)
             .await
             .map_err(|behind| Status::failed_precondition(behind.to_string()))?;
-        let settings = &context.settings;
-        let missing_bytes: usize = missing.iter().map(|e| e.len()).sum();
-        let well_within_budget = 2 * missing_bytes < settings.bytes_per_sync_max
-            && 2 * missing.len() < settings.events_per_sync_max;
-        let caller_known_mine = hello.known.get(context.me.index()).copied().unwrap_or(0);
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));
         let answer = context.hello_to(peer);
         let limits = context.frame_limits();
@@ -66,17 +60,8 @@ impl Gossip for GossipService {
         });
         tokio::spawn(async move {
             let mut received = Received::default();
-            match receive_all(&context, peer, &mut inbound, &mut received).await {
-                Ok(()) => {
-                    let sync = CallerSync {
-                        caller: peer,
-                        new_events: received.new_events,
-                        caller_known_mine,
-                        well_within_budget,
-                    };
-                    answer_with_event(&context, sync).await;
-                }
-                Err(status) => debug!(peer = peer.0, %status, "sync from peer ended early"),
+            if let Err(status) = receive_all(&context, peer, &mut inbound, &mut received).await {
+                debug!(peer = peer.0, %status, "sync from peer ended early");
             }
         });
         let stream = ReceiverStream::new(frames).map(Ok);
