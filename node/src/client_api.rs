@@ -77,6 +77,7 @@ struct Candidates {
     ids: Vec<TxId>,
     envelopes: Vec<Envelope>,
     encodings: Vec<Vec<u8>>,
+    encoded_bytes: usize,
 }
 
 impl TransactionService {
@@ -90,13 +91,14 @@ impl TransactionService {
         for request in requests {
             let ahead = Ahead {
                 transactions: candidates.ids.len(),
-                bytes: candidates.encodings.iter().map(Vec::len).sum(),
+                bytes: candidates.encoded_bytes,
             };
             match self.precheck(request, ahead) {
                 Ok((id, envelope, encoded)) => {
                     candidates.positions.push(admissions.len());
                     candidates.ids.push(id);
                     candidates.envelopes.push(envelope);
+                    candidates.encoded_bytes += encoded.len();
                     candidates.encodings.push(encoded);
                     admissions.push((Some(id), Ok(())));
                 }
