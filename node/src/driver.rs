@@ -642,7 +642,7 @@ impl Driver {
             let mut pool = self.shared.pool.lock().expect("pool lock");
             let now = Instant::now();
             for f in &finalized {
-                if let Some(admitted) = pool.finalized(&f.tx_id) {
+                if let Some(admitted) = pool.finalized(&f.tx_id, &f.event_id) {
                     metrics::histogram!("votegraph_finality_latency_seconds")
                         .record(now.duration_since(admitted).as_secs_f64());
                 }

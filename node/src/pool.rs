@@ -159,15 +159,16 @@ impl Pool {
         }
     }
 
-    /// A transaction became final; returns when it was admitted here, if it was.
-    pub fn finalized(&mut self, id: &TxId) -> Option<Instant> {
-        if let Some(event) = self.carried.remove(id) {
-            if let Some(ids) = self.carried_by_event.get_mut(&event) {
-                ids.retain(|i| i != id);
-                if ids.is_empty() {
-                    self.carried_by_event.remove(&event);
-                }
-            }
+    /// A transaction became final, ordered in `event`; returns when it was admitted here, if it
+    /// was.
+    ///
+    /// An event is ordered whole: when the event that carried `id` is the one ordered, its list
+    /// goes at once and the rest of its transactions, final in the same commit, find it gone.
+    /// That keeps this constant time per transaction; removing each id from the list was
+    /// quadratic in the event's size, and events are largest when the validator is busiest.
+    pub fn finalized(&mut self, id: &TxId, event: &EventId) -> Option<Instant> {
+        if self.carried.remove(id).as_ref() == Some(event) {
+            self.carried_by_event.remove(event);
         }
         self.known.remove(id)
     }
@@ -184,7 +185,10 @@ impl Pool {
     /// A peer's event went stale: what it carried may be submitted again.
     pub fn forget_event(&mut self, event: &EventId) {
         for id in self.carried_by_event.remove(event).unwrap_or_default() {
-            self.carried.remove(&id);
+            // Final through another event already, or carried since by another: not this one's.
+            if self.carried.get(&id) == Some(event) {
+                self.carried.remove(&id);
+            }
         }
     }
 }
@@ -276,8 +280,9 @@ mod tests {
             pool.admit(id(1), vec![1], now).is_err(),
             "in flight is still known"
         );
-        assert_eq!(pool.finalized(&id(1)), Some(now));
-        assert!(pool.finalized(&id(1)).is_none());
+        let event = EventId([7; 32]);
+        assert_eq!(pool.finalized(&id(1), &event), Some(now));
+        assert!(pool.finalized(&id(1), &event).is_none());
     }
 
     #[test]
@@ -304,10 +309,31 @@ mod tests {
             pool.admit(id(1), vec![1], now),
             Err(AdmitError::Duplicate(_))
         ));
-        pool.finalized(&id(1));
+        // Final through another event (a copy submitted elsewhere): this event may still go stale.
+        pool.finalized(&id(1), &EventId([8; 32]));
         pool.admit(id(1), vec![1], now).unwrap();
         pool.forget_event(&event);
         pool.admit(id(2), vec![2], now).unwrap();
+    }
+
+    #[test]
+    fn an_ordered_event_leaves_nothing_carried_behind() {
+        let now = Instant::now();
+        let mut pool = pool(10, 1000);
+        let (ordered, stale) = (EventId([9; 32]), EventId([10; 32]));
+        for n in 1..=3 {
+            pool.carried_by_peer(id(n), ordered);
+        }
+        pool.carried_by_peer(id(4), stale);
+        pool.carried_by_peer(id(1), stale);
+        for n in 1..=3 {
+            pool.finalized(&id(n), &ordered);
+        }
+        assert!(pool.carried_by_event.keys().eq([&stale]));
+        assert!(pool.carried.keys().eq([&id(4)]));
+        pool.forget_event(&stale);
+        assert!(pool.carried.is_empty() && pool.carried_by_event.is_empty());
+        pool.admit(id(4), vec![4], now).unwrap();
     }
 
     #[test]
@@ -357,7 +383,7 @@ mod tests {
         let now = Instant::now();
         pool.admit(id(1), vec![0; 10], now).unwrap();
         pool.admit(id(2), vec![0; 10], now).unwrap();
-        pool.finalized(&id(1));
+        pool.finalized(&id(1), &EventId([7; 32]));
         let taken = pool.take(10, 1_000);
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].id, id(2));
