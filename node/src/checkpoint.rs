@@ -8,8 +8,10 @@
 //! commits up to the end of a due round in one batch, with the root computed over the committed
 //! state and that batch's writes, and this validator's signature in the same batch.
 //!
-//! The transaction Merkle tree's right edge (a [`Frontier`]) and the last checkpoint round are
-//! ledger state written in every commit batch, so a restarted validator continues exactly.
+//! The transaction Merkle tree's right edge (a [`Frontier`]), the governance state's digest (a
+//! [`StateLattice`], updated by each commit's writes) and the last checkpoint round are ledger
+//! state written in every commit batch, so a restarted validator continues exactly, and a
+//! checkpoint reads nothing but them.
 
 use crate::finality::tx_state_key;
 use ed25519_dalek::SigningKey;
@@ -20,13 +22,14 @@ use votegraph_gateway::governance::overlay::Writes;
 use votegraph_gateway::governance::records::GOVERNANCE_PREFIX;
 use votegraph_gateway::governance::Applied;
 use votegraph_gateway::{ChainId, Envelope, TxId};
-use votegraph_storage::merkle::{leaf_hash, state_leaf_hash, Frontier};
+use votegraph_storage::merkle::{leaf_hash, Frontier, StateLattice};
 use votegraph_storage::{LedgerHead, StateRow, Store, StoreError, TransactionRecord};
 
 const FRONTIER_KEY: &[u8] = b"checkpoint/transaction-frontier";
 const LAST_ROUND_KEY: &[u8] = b"checkpoint/last-round";
 const OWN_SIGNATURE_KEY: &[u8] = b"checkpoint/own-signature";
-/// State entries read per page when computing a state root.
+const LATTICE_KEY: &[u8] = b"checkpoint/state-lattice";
+/// State entries read per page when a ledger without a stored digest is scanned for one.
 const STATE_PAGE: usize = 4096;
 
 /// When checkpoints fall: the same rule on validators and in the auditor's replay.
@@ -58,6 +61,7 @@ impl CheckpointRule {
 pub struct Checkpointer {
     rule: CheckpointRule,
     frontier: Frontier,
+    lattice: StateLattice,
     key: SigningKey,
     chain: ChainId,
     validator_set_hash: [u8; 32],
@@ -126,9 +130,16 @@ impl Checkpointer {
                 )
             })?),
         };
+        let lattice = match store.state(LATTICE_KEY)? {
+            // A ledger written before the digest was kept: computed once from its state.
+            None => scan_state_lattice(store)?,
+            Some(bytes) => StateLattice::decode(&bytes)
+                .map_err(|e| StoreError::corrupt("state", LATTICE_KEY, e.to_string()))?,
+        };
         Ok(Checkpointer {
             rule: CheckpointRule::new(interval_rounds, last_round),
             frontier,
+            lattice,
             key,
             chain,
             validator_set_hash,
@@ -150,10 +161,28 @@ impl Checkpointer {
         self.rule.checkpointed(round);
     }
 
+    /// Brings the state digest up to a commit's `writes`, before they are written: each
+    /// governance entry's committed value (read from `store`) goes out, its new value comes in.
+    pub fn apply_writes(&mut self, store: &dyn Store, writes: &Writes) -> Result<(), StoreError> {
+        let governance = writes
+            .range(GOVERNANCE_PREFIX.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(GOVERNANCE_PREFIX));
+        for (key, value) in governance {
+            if let Some(old) = store.state(key)? {
+                self.lattice.remove(key, &old);
+            }
+            if let Some(new) = value {
+                self.lattice.insert(key, new);
+            }
+        }
+        Ok(())
+    }
+
     /// The checkpoint state to write with the commit.
-    pub fn state_puts(&self) -> [StateRow; 2] {
+    pub fn state_puts(&self) -> [StateRow; 3] {
         [
             (FRONTIER_KEY.to_vec(), self.frontier.encode()),
+            (LATTICE_KEY.to_vec(), self.lattice.encode()),
             (
                 LAST_ROUND_KEY.to_vec(),
                 self.rule.last_round.to_be_bytes().to_vec(),
@@ -161,24 +190,18 @@ impl Checkpointer {
         ]
     }
 
-    /// The checkpoint of the ledger at `head` (which ends `round`): the committed state in
-    /// `store` with the commit's governance `writes` on top.
-    pub fn checkpoint(
-        &self,
-        store: &dyn Store,
-        writes: &Writes,
-        head: &LedgerHead,
-        round: Round,
-    ) -> Result<Checkpoint, StoreError> {
+    /// The checkpoint of the ledger at `head` (which ends `round`), once the commit's records
+    /// are appended and its writes applied.
+    pub fn checkpoint(&self, head: &LedgerHead, round: Round) -> Checkpoint {
         assert_eq!(self.frontier.size(), head.next_transaction_index);
-        Ok(Checkpoint {
+        Checkpoint {
             round,
             next_index: head.next_transaction_index,
             chain_head: head.chain_head,
             transaction_root: self.frontier.root(),
-            state_root: state_root(store, writes)?,
+            state_root: self.lattice.root(),
             validator_set_hash: self.validator_set_hash,
-        })
+        }
     }
 
     /// This validator's signature transaction for `checkpoint`: its id and envelope bytes.
@@ -215,40 +238,20 @@ pub fn unordered_own_signature(store: &dyn Store) -> Result<Option<(TxId, Vec<u8
     Ok(Some((id, bytes)))
 }
 
-/// The RFC 6962 root over the governance state, in key order: the committed state read in
-/// pages, merged with a commit's `writes` (puts and deletes) not yet written.
-pub fn state_root(store: &dyn Store, writes: &Writes) -> Result<[u8; 32], StoreError> {
-    let mut tree = Frontier::new();
-    let mut pending = writes
-        .range(GOVERNANCE_PREFIX.to_vec()..)
-        .take_while(|(k, _)| k.starts_with(GOVERNANCE_PREFIX))
-        .peekable();
-    let mut push = |key: &[u8], value: &Option<Vec<u8>>| {
-        if let Some(value) = value {
-            tree.push(state_leaf_hash(key, value));
-        }
-    };
+/// The digest of the governance state committed in `store`, read in pages.
+pub fn scan_state_lattice(store: &dyn Store) -> Result<StateLattice, StoreError> {
+    let mut lattice = StateLattice::new();
     let mut after: Option<Vec<u8>> = None;
     loop {
         let page = store.state_scan(GOVERNANCE_PREFIX, after.as_deref(), STATE_PAGE)?;
         let Some((last, _)) = page.last() else {
-            break;
+            return Ok(lattice);
         };
         after = Some(last.clone());
-        for (key, value) in page {
-            while let Some((k, v)) = pending.next_if(|(k, _)| **k < key) {
-                push(k, v);
-            }
-            match pending.next_if(|(k, _)| **k == key) {
-                Some((k, v)) => push(k, v),
-                None => push(&key, &Some(value)),
-            }
+        for (key, value) in &page {
+            lattice.insert(key, value);
         }
     }
-    for (k, v) in pending {
-        push(k, v);
-    }
-    Ok(tree.root())
 }
 
 #[cfg(test)]
@@ -321,41 +324,81 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_state_root_covers_governance_state_only_in_key_order() {
-        let store = MemStore::new();
+    fn gov_state(entries: &[(&str, &str)]) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn write_state(store: &MemStore, writes: &Writes) {
         let mut batch = Batch::new();
-        batch.put_state(b"gov/b".to_vec(), b"2".to_vec());
-        batch.put_state(b"gov/a".to_vec(), b"1".to_vec());
-        batch.put_state(b"tx/zz".to_vec(), b"not governance".to_vec());
+        for (key, value) in writes {
+            match value {
+                Some(value) => batch.put_state(key.clone(), value.clone()),
+                None => batch.delete_state(key.clone()),
+            }
+        }
         store.write(batch).unwrap();
-        let mut expected = Frontier::new();
-        expected.push(state_leaf_hash(b"gov/a", b"1"));
-        expected.push(state_leaf_hash(b"gov/b", b"2"));
-        assert_eq!(state_root(&store, &Writes::new()).unwrap(), expected.root());
+    }
+
+    #[test]
+    fn the_state_digest_covers_governance_state_only_and_equals_the_auditors() {
+        let store = MemStore::new();
         let mut writes = Writes::new();
-        writes.insert(b"gov/a".to_vec(), None);
-        writes.insert(b"gov/c".to_vec(), Some(b"3".to_vec()));
-        writes.insert(b"gov/0".to_vec(), Some(b"0".to_vec()));
-        writes.insert(b"tx/a".to_vec(), Some(b"x".to_vec()));
-        let mut merged = Frontier::new();
-        merged.push(state_leaf_hash(b"gov/0", b"0"));
-        merged.push(state_leaf_hash(b"gov/b", b"2"));
-        merged.push(state_leaf_hash(b"gov/c", b"3"));
+        writes.insert(b"gov/b".to_vec(), Some(b"2".to_vec()));
+        writes.insert(b"gov/a".to_vec(), Some(b"1".to_vec()));
+        writes.insert(b"tx/zz".to_vec(), Some(b"not governance".to_vec()));
+        write_state(&store, &writes);
+        let auditor = gov_state(&[("gov/a", "1"), ("gov/b", "2")]);
+        let scanned = scan_state_lattice(&store).unwrap();
         assert_eq!(
-            state_root(&store, &writes).unwrap(),
-            merged.root(),
-            "a commit's writes count before they are written"
-        );
-        let auditor: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = [
-            (b"gov/a".to_vec(), b"1".to_vec()),
-            (b"gov/b".to_vec(), b"2".to_vec()),
-        ]
-        .into();
-        assert_eq!(
+            scanned.root(),
             crate::audit::replay::state_root(&auditor),
-            expected.root(),
             "validators and auditors compute the same root"
         );
+        assert_eq!(
+            scanned,
+            StateLattice::of([(&b"gov/a"[..], &b"1"[..]), (b"gov/b", b"2")])
+        );
+    }
+
+    #[test]
+    fn a_commits_writes_update_the_digest_to_that_of_the_state_they_leave() {
+        let store = MemStore::new();
+        let mut first = Writes::new();
+        for (k, v) in [("gov/a", "1"), ("gov/b", "2"), ("tx/q", "x")] {
+            first.insert(k.as_bytes().to_vec(), Some(v.as_bytes().to_vec()));
+        }
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let mut checkpointer =
+            Checkpointer::load(&store, 10, key.clone(), ChainId::from_name("t"), [0; 32]).unwrap();
+        checkpointer.apply_writes(&store, &first).unwrap();
+        write_state(&store, &first);
+        let mut second = Writes::new();
+        second.insert(b"gov/a".to_vec(), None);
+        second.insert(b"gov/b".to_vec(), Some(b"22".to_vec()));
+        second.insert(b"gov/0".to_vec(), Some(b"0".to_vec()));
+        second.insert(b"gov/gone".to_vec(), None);
+        second.insert(b"tx/a".to_vec(), Some(b"x".to_vec()));
+        checkpointer.apply_writes(&store, &second).unwrap();
+        let auditor = gov_state(&[("gov/0", "0"), ("gov/b", "22")]);
+        assert_eq!(
+            checkpointer.lattice.root(),
+            crate::audit::replay::state_root(&auditor),
+            "the digest counts a commit's writes before they are written"
+        );
+        write_state(&store, &second);
+        assert_eq!(scan_state_lattice(&store).unwrap(), checkpointer.lattice);
+
+        // A restart continues from the stored digest; a ledger without one is scanned.
+        let mut batch = Batch::new();
+        for (k, v) in checkpointer.state_puts() {
+            batch.put_state(k, v);
+        }
+        store.write(batch).unwrap();
+        let restarted =
+            Checkpointer::load(&store, 10, key, ChainId::from_name("t"), [0; 32]).unwrap();
+        assert_eq!(restarted.lattice, checkpointer.lattice);
     }
 }

@@ -24,7 +24,7 @@ use votegraph_consensus::{
     CreateError, Engine, EquivocationProof, EventId, InsertOutcome, InsertRejection, MemberId,
     OrderedEvent, Output, Round, VerifiedEvent,
 };
-use votegraph_gateway::governance::overlay::{Overlay, Writes};
+use votegraph_gateway::governance::overlay::Overlay;
 use votegraph_gateway::governance::reason::Rejection;
 use votegraph_gateway::governance::{Applied, Governance, TxContext};
 use votegraph_gateway::{Envelope, TxId};
@@ -429,7 +429,10 @@ impl Driver {
             self.checkpointer.checkpointed(r);
         }
         let writes = overlay.into_writes();
-        let checkpoint_writes = segment.checkpoint_round.map(|_| writes.clone());
+        if let Err(e) = self.checkpointer.apply_writes(self.store.as_ref(), &writes) {
+            error!(error = %e, "ledger read failed; stopping the validator");
+            std::process::exit(74);
+        }
         let (state_puts, state_deletes) = split_writes(writes, finality_puts);
         let commit = RoundCommit {
             round: match segment.checkpoint_round {
@@ -446,8 +449,8 @@ impl Driver {
         for (key, value) in self.checkpointer.state_puts() {
             batch.put_state(key, value);
         }
-        if let (Some(round), Some(writes)) = (segment.checkpoint_round, checkpoint_writes) {
-            let (id, bytes) = self.sign_checkpoint(&writes, &head, round);
+        if let Some(round) = segment.checkpoint_round {
+            let (id, bytes) = self.sign_checkpoint(&head, round);
             let (key, value) = checkpoint::own_signature_entry(bytes.clone());
             batch.put_state(key, value);
             segment.own_signature = Some((id, bytes));
@@ -472,28 +475,13 @@ impl Driver {
         segment
     }
 
-    /// This validator's signature transaction for the checkpoint at `head` (ending `round`),
-    /// whose commit has governance `writes` not yet written.
-    fn sign_checkpoint(&self, writes: &Writes, head: &LedgerHead, round: Round) -> (TxId, Vec<u8>) {
-        let started = Instant::now();
-        let checkpoint =
-            match self
-                .checkpointer
-                .checkpoint(self.store.as_ref(), writes, head, round)
-            {
-                Ok(checkpoint) => checkpoint,
-                Err(e) => {
-                    error!(error = %e, "ledger read failed; stopping the validator");
-                    std::process::exit(74);
-                }
-            };
+    /// This validator's signature transaction for the checkpoint at `head` (ending `round`).
+    fn sign_checkpoint(&self, head: &LedgerHead, round: Round) -> (TxId, Vec<u8>) {
+        let checkpoint = self.checkpointer.checkpoint(head, round);
         metrics::counter!("votegraph_checkpoints_signed_total").increment(1);
-        let took = started.elapsed();
-        metrics::histogram!("votegraph_checkpoint_roots_seconds").record(took.as_secs_f64());
         info!(
             round,
             next_index = checkpoint.next_index,
-            roots_ms = took.as_millis() as u64,
             state_root = %crate::hex::encode(&checkpoint.state_root),
             transaction_root = %crate::hex::encode(&checkpoint.transaction_root),
             "checkpoint signed"

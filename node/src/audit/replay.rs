@@ -10,11 +10,11 @@ use crate::genesis::Genesis;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use votegraph_gateway::governance::checkpoint::Checkpoint;
-use votegraph_gateway::governance::overlay::Overlay;
+use votegraph_gateway::governance::overlay::{Overlay, Writes};
 use votegraph_gateway::governance::records::GOVERNANCE_PREFIX;
 use votegraph_gateway::governance::{Governance, TxContext};
 use votegraph_gateway::{Envelope, TxId};
-use votegraph_storage::merkle::{state_leaf_hash, Frontier, Hash};
+use votegraph_storage::merkle::{Frontier, Hash, StateLattice};
 use votegraph_storage::{OrderRecord, TransactionRecord};
 
 /// Transactions applied per governance commit at most (grouping does not change the state).
@@ -51,6 +51,7 @@ pub fn replay(
     let mut state = State::new();
     let mut checkpoints = BTreeMap::new();
     let mut frontier = Frontier::new();
+    let mut lattice = StateLattice::new();
     let mut position = 0;
     while position < orders.len() {
         let mut overlay = Overlay::new(&state);
@@ -63,7 +64,9 @@ pub fn replay(
             progress.add(order.transaction_count as u64);
         }
         position = next;
-        for (key, value) in overlay.into_writes() {
+        let writes = overlay.into_writes();
+        lattice.add(&lattice_change(&state, &writes));
+        for (key, value) in writes {
             match value {
                 Some(value) => state.insert(key, value),
                 None => state.remove(&key),
@@ -82,7 +85,7 @@ pub fn replay(
                     next_index,
                     chain_head,
                     transaction_root: frontier.root(),
-                    state_root: state_root(&state),
+                    state_root: lattice.root(),
                     validator_set_hash,
                 },
             );
@@ -95,23 +98,43 @@ pub fn replay(
     })
 }
 
-/// The RFC 6962 root over the governance state entries in key order (as validators compute it).
-/// The leaves are hashed in parallel: this runs on the replay's critical path, and by then the
-/// signature checks have often left a core idle.
-pub fn state_root(state: &State) -> Hash {
-    let entries: Vec<(&Vec<u8>, &Vec<u8>)> = state
+/// How `writes` change the governance state's digest (`StateLattice`) when applied to `state`:
+/// as a validator's commit changes it. The entries are hashed in parallel: this runs on the
+/// replay's critical path, and by then the signature checks have often left a core idle.
+fn lattice_change(state: &State, writes: &Writes) -> StateLattice {
+    let governance: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = writes
         .range(GOVERNANCE_PREFIX.to_vec()..)
         .take_while(|(k, _)| k.starts_with(GOVERNANCE_PREFIX))
         .collect();
-    let leaves: Vec<Hash> = entries
+    governance
         .par_iter()
-        .map(|(key, value)| state_leaf_hash(key, value))
-        .collect();
-    let mut tree = Frontier::new();
-    for leaf in leaves {
-        tree.push(leaf);
-    }
-    tree.root()
+        .map(|(key, value)| {
+            let mut change = StateLattice::new();
+            if let Some(old) = state.get(*key) {
+                change.subtract(&StateLattice::entry(key, old));
+            }
+            if let Some(new) = value {
+                change.add(&StateLattice::entry(key, new));
+            }
+            change
+        })
+        .reduce(StateLattice::new, |mut sum, change| {
+            sum.add(&change);
+            sum
+        })
+}
+
+/// The digest of the whole governance state in `state`, as the replay keeps it commit by commit.
+#[cfg(test)]
+pub fn state_root(state: &State) -> Hash {
+    lattice_change(
+        &State::new(),
+        &state
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect(),
+    )
+    .root()
 }
 
 struct Replay<'a> {

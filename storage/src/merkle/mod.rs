@@ -2,11 +2,14 @@
 //! hash): leaf hash `H(0x00 || leaf)`, node hash `H(0x01 || left || right)`, the left subtree of
 //! `n` leaves holding the largest power of two below `n`. Inclusion proofs show a transaction
 //! is at its index under a root; consistency proofs show a later root extends an earlier one.
-//! Both verifiers are the RFC 9162 algorithms (sections 2.1.3.2 and 2.1.4.2).
+//! Both verifiers are the RFC 9162 algorithms (sections 2.1.3.2 and 2.1.4.2). The governance
+//! state has a digest of its own, kept current write by write ([`StateLattice`]).
 
 mod frontier;
+mod lattice;
 
 pub use frontier::Frontier;
+pub use lattice::{LatticeError, StateLattice};
 
 pub type Hash = [u8; 32];
 
@@ -28,17 +31,6 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 /// The root of the empty tree: the hash of nothing.
 pub fn empty_root() -> Hash {
     *blake3::hash(&[]).as_bytes()
-}
-
-/// The leaf hash of one governance state entry: the key's length (u32, big-endian), the key,
-/// the value. State roots are trees over these, in key order.
-pub fn state_leaf_hash(key: &[u8], value: &[u8]) -> Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&[0x00]);
-    hasher.update(&(key.len() as u32).to_be_bytes());
-    hasher.update(key);
-    hasher.update(value);
-    *hasher.finalize().as_bytes()
 }
 
 /// The largest power of two smaller than `n` (n >= 2).
