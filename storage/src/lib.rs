@@ -8,6 +8,7 @@
 
 mod batch;
 mod commit;
+mod direct_io;
 mod error;
 mod mem;
 pub mod merkle;

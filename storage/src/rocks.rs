@@ -130,7 +130,12 @@ impl RocksStore {
     /// Opens (creating when allowed) the database in `path` for writing, with no check that it
     /// is a votegraph ledger beyond the schema version.
     fn open_unchecked(path: &Path, config: &RocksConfig) -> Result<Self, StoreError> {
-        let options = db_options(config);
+        let mut options = db_options(config);
+        // Flushes and compactions write whole new files that nothing reads back soon; through
+        // the page cache each of their pages is allocated and copied once more (5 to 7% of the
+        // machine's CPU at 8,000 tx/s). Where the file system cannot, RocksDB would fail its
+        // first flush, so ask the directory first.
+        options.set_use_direct_io_for_flush_and_compaction(crate::direct_io::supported(path));
         let descriptors = TABLES
             .iter()
             .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config)));
