@@ -29,7 +29,8 @@ const FRONTIER_KEY: &[u8] = b"checkpoint/transaction-frontier";
 const LAST_ROUND_KEY: &[u8] = b"checkpoint/last-round";
 const OWN_SIGNATURE_KEY: &[u8] = b"checkpoint/own-signature";
 const LATTICE_KEY: &[u8] = b"checkpoint/state-lattice";
-/// State entries read per page when a ledger without a stored digest is scanned for one.
+/// State entries read per page when a test scans the state for its digest.
+#[cfg(test)]
 const STATE_PAGE: usize = 4096;
 
 /// When checkpoints fall: the same rule on validators and in the auditor's replay.
@@ -131,8 +132,16 @@ impl Checkpointer {
             })?),
         };
         let lattice = match store.state(LATTICE_KEY)? {
-            // A ledger written before the digest was kept: computed once from its state.
-            None => scan_state_lattice(store)?,
+            None if head.next_transaction_index == 0 => StateLattice::new(),
+            None => {
+                return Err(StoreError::corrupt(
+                    "state",
+                    LATTICE_KEY,
+                    "the ledger has transactions but no state digest (a ledger written before \
+                     state roots were lattice hashes cannot continue: its certificates sign \
+                     another kind of state root)",
+                ))
+            }
             Some(bytes) => StateLattice::decode(&bytes)
                 .map_err(|e| StoreError::corrupt("state", LATTICE_KEY, e.to_string()))?,
         };
@@ -238,8 +247,10 @@ pub fn unordered_own_signature(store: &dyn Store) -> Result<Option<(TxId, Vec<u8
     Ok(Some((id, bytes)))
 }
 
-/// The digest of the governance state committed in `store`, read in pages.
-pub fn scan_state_lattice(store: &dyn Store) -> Result<StateLattice, StoreError> {
+/// The digest of the governance state committed in `store`, read in pages: what commits keep
+/// current, computed from scratch.
+#[cfg(test)]
+fn scan_state_lattice(store: &dyn Store) -> Result<StateLattice, StoreError> {
     let mut lattice = StateLattice::new();
     let mut after: Option<Vec<u8>> = None;
     loop {
@@ -391,7 +402,7 @@ mod tests {
         write_state(&store, &second);
         assert_eq!(scan_state_lattice(&store).unwrap(), checkpointer.lattice);
 
-        // A restart continues from the stored digest; a ledger without one is scanned.
+        // A restart continues from the stored digest.
         let mut batch = Batch::new();
         for (k, v) in checkpointer.state_puts() {
             batch.put_state(k, v);
