@@ -131,20 +131,7 @@ impl Checkpointer {
                 )
             })?),
         };
-        let lattice = match store.state(LATTICE_KEY)? {
-            None if head.next_transaction_index == 0 => StateLattice::new(),
-            None => {
-                return Err(StoreError::corrupt(
-                    "state",
-                    LATTICE_KEY,
-                    "the ledger has transactions but no state digest (a ledger written before \
-                     state roots were lattice hashes cannot continue: its certificates sign \
-                     another kind of state root)",
-                ))
-            }
-            Some(bytes) => StateLattice::decode(&bytes)
-                .map_err(|e| StoreError::corrupt("state", LATTICE_KEY, e.to_string()))?,
-        };
+        let lattice = load_lattice(store, &head)?;
         Ok(Checkpointer {
             rule: CheckpointRule::new(interval_rounds, last_round),
             frontier,
@@ -245,6 +232,22 @@ pub fn unordered_own_signature(store: &dyn Store) -> Result<Option<(TxId, Vec<u8
         return Ok(None);
     }
     Ok(Some((id, bytes)))
+}
+
+/// The state digest the ledger at `head` continues from: empty for a new ledger.
+fn load_lattice(store: &dyn Store, head: &LedgerHead) -> Result<StateLattice, StoreError> {
+    match store.state(LATTICE_KEY)? {
+        None if head.next_transaction_index == 0 => Ok(StateLattice::new()),
+        None => Err(StoreError::corrupt(
+            "state",
+            LATTICE_KEY,
+            "the ledger has transactions but no state digest (a ledger written before state \
+             roots were lattice hashes cannot continue: its certificates sign another kind of \
+             state root)",
+        )),
+        Some(bytes) => StateLattice::decode(&bytes)
+            .map_err(|e| StoreError::corrupt("state", LATTICE_KEY, e.to_string())),
+    }
 }
 
 /// The digest of the governance state committed in `store`, read in pages: what commits keep
@@ -411,5 +414,22 @@ mod tests {
         let restarted =
             Checkpointer::load(&store, 10, key, ChainId::from_name("t"), [0; 32]).unwrap();
         assert_eq!(restarted.lattice, checkpointer.lattice);
+    }
+
+    #[test]
+    fn a_ledger_with_transactions_but_no_state_digest_is_refused() {
+        let store = MemStore::new();
+        let rounds = votegraph_storage::sim::simulated_rounds(80, 2, 7);
+        let head = votegraph_storage::sim::commit_rounds(&store, &rounds).unwrap();
+        assert!(
+            head.next_transaction_index > 0,
+            "seed 7 orders transactions"
+        );
+        let refused = load_lattice(&store, &head).unwrap_err();
+        assert!(refused.to_string().contains("no state digest"), "{refused}");
+        let mut batch = Batch::new();
+        batch.put_state(LATTICE_KEY.to_vec(), StateLattice::new().encode());
+        store.write(batch).unwrap();
+        assert_eq!(load_lattice(&store, &head).unwrap(), StateLattice::new());
     }
 }
