@@ -167,8 +167,21 @@ impl Pool {
     /// That keeps this constant time per transaction; removing each id from the list was
     /// quadratic in the event's size, and events are largest when the validator is busiest.
     pub fn finalized(&mut self, id: &TxId, event: &EventId) -> Option<Instant> {
-        if self.carried.remove(id).as_ref() == Some(event) {
-            self.carried_by_event.remove(event);
+        match self.carried.remove(id) {
+            Some(carrier) if carrier == *event => {
+                self.carried_by_event.remove(event);
+            }
+            // Final through another event (a copy submitted elsewhere): rare, so the carrier's
+            // list is searched, and dropped once empty so that it cannot outlive its ids.
+            Some(carrier) => {
+                if let Some(ids) = self.carried_by_event.get_mut(&carrier) {
+                    ids.retain(|i| i != id);
+                    if ids.is_empty() {
+                        self.carried_by_event.remove(&carrier);
+                    }
+                }
+            }
+            None => {}
         }
         self.known.remove(id)
     }
@@ -185,10 +198,7 @@ impl Pool {
     /// A peer's event went stale: what it carried may be submitted again.
     pub fn forget_event(&mut self, event: &EventId) {
         for id in self.carried_by_event.remove(event).unwrap_or_default() {
-            // Final through another event already, or carried since by another: not this one's.
-            if self.carried.get(&id) == Some(event) {
-                self.carried.remove(&id);
-            }
+            self.carried.remove(&id);
         }
     }
 }
@@ -334,6 +344,16 @@ mod tests {
         pool.forget_event(&stale);
         assert!(pool.carried.is_empty() && pool.carried_by_event.is_empty());
         pool.admit(id(4), vec![4], now).unwrap();
+
+        // An event whose transactions all became final through other events first.
+        let late = EventId([11; 32]);
+        pool.carried_by_peer(id(5), late);
+        pool.carried_by_peer(id(6), late);
+        pool.finalized(&id(5), &ordered);
+        pool.finalized(&id(6), &ordered);
+        pool.finalized(&id(5), &late);
+        pool.finalized(&id(6), &late);
+        assert!(pool.carried.is_empty() && pool.carried_by_event.is_empty());
     }
 
     #[test]
