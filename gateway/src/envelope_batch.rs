@@ -1,7 +1,8 @@
 //! The envelope rule applied to many envelopes at once, with the same verdict for each as
-//! [`Envelope::verify`]. Validators check every transaction of a received event, and an audit
-//! every transaction of a ledger; checked together, their signatures share the cost of
-//! comparing R (see `votegraph_consensus::strict_signature`).
+//! [`Envelope::verify`]. Validators check the form of every transaction of a received event at
+//! once and its signature off the path of consensus (see `docs/ARCHITECTURE.md`, trust
+//! boundary); an audit checks every transaction of a ledger. Checked together, signatures
+//! share the cost of comparing R (see `votegraph_consensus::strict_signature`).
 
 use crate::envelope::{ChainId, Envelope, EnvelopeError};
 use votegraph_consensus::strict_signature::{self, SignedMessage};
@@ -41,32 +42,52 @@ pub fn verify_each(
         .collect()
 }
 
-/// Decodes and verifies canonical encodings in order: all the envelopes, or the first encoding
-/// refused (for its bytes or its signature) with its position.
-pub fn check_encoded_each<T: AsRef<[u8]>>(
+/// The form of each encoding, in order: it decodes as an envelope whose payload is within
+/// `payload_bytes_max`. Cheap (no signature, no key decompression): what makes an event that
+/// carries it invalid as a whole. The first encoding refused is named with its position.
+pub fn check_form_each<T: AsRef<[u8]>>(
+    encodings: &[T],
+    payload_bytes_max: usize,
+) -> Result<(), (usize, EnvelopeError)> {
+    for (i, bytes) in encodings.iter().enumerate() {
+        let envelope = Envelope::decode(bytes.as_ref()).map_err(|e| (i, e))?;
+        if envelope.payload.len() > payload_bytes_max {
+            let too_large = EnvelopeError::PayloadTooLarge {
+                bytes: envelope.payload.len(),
+                max: payload_bytes_max,
+            };
+            return Err((i, too_large));
+        }
+    }
+    Ok(())
+}
+
+/// [`Envelope::verify`]'s verdict on each encoding, in order; an encoding that does not decode
+/// gets its decoding error.
+pub fn verify_encoded_each<T: AsRef<[u8]>>(
     encodings: &[T],
     chain: &ChainId,
     payload_bytes_max: usize,
-) -> Result<Vec<Envelope>, (usize, EnvelopeError)> {
+) -> Vec<Result<(), EnvelopeError>> {
     let mut envelopes = Vec::with_capacity(encodings.len());
-    let mut undecodable = None;
-    for (i, bytes) in encodings.iter().enumerate() {
+    let mut undecodable = Vec::with_capacity(encodings.len());
+    for bytes in encodings {
         match Envelope::decode(bytes.as_ref()) {
-            Ok(envelope) => envelopes.push(envelope),
-            Err(e) => {
-                undecodable = Some((i, e));
-                break;
+            Ok(envelope) => {
+                envelopes.push(envelope);
+                undecodable.push(None);
             }
+            Err(e) => undecodable.push(Some(e)),
         }
     }
-    let verdicts = verify_each(&envelopes, chain, payload_bytes_max);
-    if let Some((i, Err(e))) = verdicts.into_iter().enumerate().find(|(_, v)| v.is_err()) {
-        return Err((i, e));
-    }
-    match undecodable {
-        Some(refused) => Err(refused),
-        None => Ok(envelopes),
-    }
+    let mut verdicts = verify_each(&envelopes, chain, payload_bytes_max).into_iter();
+    undecodable
+        .into_iter()
+        .map(|refused| match refused {
+            Some(e) => Err(e),
+            None => verdicts.next().expect("one verdict per decoded envelope"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -110,34 +131,56 @@ mod tests {
     }
 
     #[test]
-    fn the_first_refused_encoding_is_named_by_position() {
+    fn the_form_check_names_the_first_malformed_or_oversized_encoding() {
         let batch = envelopes(5);
         let mut encodings: Vec<Vec<u8>> = batch.iter().map(Envelope::encode).collect();
-        assert_eq!(
-            check_encoded_each(&encodings, &chain(), 100).unwrap(),
-            batch
-        );
+        // A bad signature is not a matter of form.
         let last = encodings[3].len() - 1;
         encodings[3][last] ^= 1;
+        assert_eq!(check_form_each(&encodings, 100), Ok(()));
         encodings[4].push(0);
-        let refused = check_encoded_each(&encodings, &chain(), 100).unwrap_err();
-        assert_eq!(refused, (3, EnvelopeError::BadSignature));
-        encodings[3][last] ^= 1;
-        let refused = check_encoded_each(&encodings, &chain(), 100).unwrap_err();
-        assert_eq!(refused, (4, EnvelopeError::TrailingBytes(1)));
-        // An undecodable encoding before a bad signature is the one named.
-        encodings[3][last] ^= 1;
-        encodings[1].truncate(10);
-        let refused = check_encoded_each(&encodings, &chain(), 100).unwrap_err();
         assert_eq!(
-            refused,
-            (
+            check_form_each(&encodings, 100),
+            Err((4, EnvelopeError::TrailingBytes(1)))
+        );
+        encodings[1].truncate(10);
+        assert_eq!(
+            check_form_each(&encodings, 100),
+            Err((
                 1,
                 EnvelopeError::Truncated {
                     bytes: 10,
                     needed: 109
                 }
-            )
+            ))
         );
+        let big = Envelope::sign(&chain(), &SigningKey::from_bytes(&[9; 32]), 1, vec![0; 101]);
+        assert_eq!(
+            check_form_each(&[big.encode()], 100),
+            Err((
+                0,
+                EnvelopeError::PayloadTooLarge {
+                    bytes: 101,
+                    max: 100
+                }
+            ))
+        );
+    }
+
+    #[test]
+    fn each_encoding_gets_the_verdict_of_the_single_rule() {
+        let batch = envelopes(6);
+        let mut encodings: Vec<Vec<u8>> = batch.iter().map(Envelope::encode).collect();
+        let last = encodings[2].len() - 1;
+        encodings[2][last] ^= 1;
+        encodings[4].truncate(10);
+        let verdicts = verify_encoded_each(&encodings, &chain(), 100);
+        for (bytes, verdict) in encodings.iter().zip(&verdicts) {
+            let single = Envelope::decode(bytes).and_then(|e| e.verify(&chain(), 100));
+            assert_eq!(verdict, &single);
+        }
+        let refused: Vec<usize> = (0..6).filter(|&i| verdicts[i].is_err()).collect();
+        assert_eq!(refused, vec![2, 4]);
+        assert_eq!(verdicts[2], Err(EnvelopeError::BadSignature));
     }
 }

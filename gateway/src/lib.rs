@@ -12,4 +12,4 @@ pub mod hex;
 pub mod ratelimit;
 
 pub use envelope::{check_encoded, ChainId, Envelope, EnvelopeError, TxId};
-pub use envelope_batch::{check_encoded_each, verify_each};
+pub use envelope_batch::{check_form_each, verify_each, verify_encoded_each};

@@ -15,6 +15,7 @@ use crate::orphans::Orphans;
 use crate::pool::Pending;
 use crate::shared::Shared;
 use crate::snapshots::Snapshots;
+use crate::verdicts::Verdicts;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -27,7 +28,7 @@ use votegraph_consensus::{
 use votegraph_gateway::governance::overlay::Overlay;
 use votegraph_gateway::governance::reason::Rejection;
 use votegraph_gateway::governance::{Applied, Governance, TxContext};
-use votegraph_gateway::{Envelope, TxId};
+use votegraph_gateway::{verify_encoded_each, ChainId, Envelope, TxId};
 use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, StateRow, Store};
 
 /// Most commands waiting for the driver; senders wait when it is full (backpressure).
@@ -63,6 +64,9 @@ pub struct DriverSettings {
     pub ancient_window_rounds: Round,
     pub snapshot_interval_rounds: Round,
     pub keep_full_history: bool,
+    /// What a transaction signature is checked against.
+    pub chain: ChainId,
+    pub payload_bytes_max: usize,
 }
 
 pub struct Driver {
@@ -97,13 +101,14 @@ impl Driver {
         settings: DriverSettings,
     ) -> Result<Self, votegraph_storage::StoreError> {
         let head = store.head()?;
-        let unordered_with_transactions = engine
+        let unordered: Vec<VerifiedEvent> = engine
             .events_in_memory()
             .iter()
             .filter(|e| !e.transactions().is_empty())
             .filter(|e| engine.status(&e.id()).is_some_and(|s| !s.ordered))
-            .map(|e| e.id())
+            .map(|e| (*e).clone())
             .collect();
+        let unordered_with_transactions = unordered.iter().map(VerifiedEvent::id).collect();
         let snapshots = Snapshots::new(
             settings.snapshot_interval_rounds,
             settings.keep_full_history,
@@ -124,7 +129,49 @@ impl Driver {
             news_since_own_event: false,
             orphans: Orphans::new(ORPHANS_MAX, ORPHAN_BYTES_MAX),
             passed: Vec::new(),
-        })
+        }
+        .checking_in_background(unordered))
+    }
+
+    /// Starts the signature check of `events`' transactions (see `crate::verdicts`).
+    fn checking_in_background(self, events: Vec<VerifiedEvent>) -> Self {
+        self.check_in_background(events);
+        self
+    }
+
+    /// Checks the transaction signatures of `events` on rayon's pool, off the path of
+    /// consensus; the commit that applies them takes the verdicts (or waits for them).
+    fn check_in_background(&self, events: Vec<VerifiedEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let ids: Vec<EventId> = events.iter().map(VerifiedEvent::id).collect();
+        self.shared.verdicts.begin(&ids);
+        let shared = Arc::clone(&self.shared);
+        let chain = self.settings.chain;
+        let payload_bytes_max = self.settings.payload_bytes_max;
+        rayon::spawn(move || {
+            let all_valid = crate::verdicts::all_valid(&events, &chain, payload_bytes_max);
+            shared.verdicts.settle(&ids, all_valid);
+        });
+    }
+
+    /// The verdicts of `event`'s transactions, or `None` when they all verify: known from the
+    /// background check, or checked here when it has not seen the event (after a restart, or
+    /// when its cache was full).
+    fn verdicts(&self, event: &VerifiedEvent) -> Option<Verdicts> {
+        if event.transactions().is_empty() || self.shared.verdicts.take(&event.id()) {
+            return None;
+        }
+        let verdicts = verify_encoded_each(
+            event.transactions(),
+            &self.settings.chain,
+            self.settings.payload_bytes_max,
+        );
+        match verdicts.iter().all(Result::is_ok) {
+            true => None,
+            false => Some(verdicts),
+        }
     }
 
     /// Commits rounds a crash left decided but unwritten (from recovery), before anything else.
@@ -194,6 +241,13 @@ impl Driver {
             }
         }
         let count = accepted.len();
+        self.check_in_background(
+            accepted
+                .iter()
+                .filter(|e| !e.transactions().is_empty())
+                .cloned()
+                .collect(),
+        );
         self.news_since_own_event |= count > 0;
         metrics::counter!("votegraph_events_received_total").increment(count as u64);
         metrics::gauge!("votegraph_orphan_events").set(self.orphans.len() as f64);
@@ -264,6 +318,8 @@ impl Driver {
         metrics::counter!("votegraph_events_created_total").increment(1);
         self.news_since_own_event = false;
         if !pending.is_empty() {
+            // Its transactions were checked when they were admitted.
+            self.shared.verdicts.settle(&[], vec![event.id()]);
             self.unordered_with_transactions.insert(event.id());
             self.own_unordered.insert(event.id(), pending);
         }
@@ -376,6 +432,7 @@ impl Driver {
         for (position, o) in ordered.iter().enumerate() {
             self.unordered_with_transactions.remove(&o.event.id());
             self.own_unordered.remove(&o.event.id());
+            let verdicts = self.verdicts(&o.event);
             let stamped = o
                 .event
                 .transactions()
@@ -383,8 +440,9 @@ impl Driver {
                 .zip(&o.transaction_timestamps_ns);
             for (offset, (tx, timestamp)) in stamped.enumerate() {
                 let index = o.first_transaction_index + offset as u64;
-                // Every ordered transaction passed the envelope check when its event arrived.
+                // Every ordered transaction passed the form check when its event arrived.
                 let envelope = Envelope::decode(tx).expect("ordered transactions are envelopes");
+                let invalid = verdicts.as_ref().and_then(|v| v[offset].as_ref().err());
                 let id = envelope.id();
                 let context = TxContext {
                     index,
@@ -393,8 +451,14 @@ impl Driver {
                     consensus_ns: *timestamp,
                 };
                 activity.ends_voting |= self.advance_time(&mut overlay, &context) > 0;
-                let first = seen_here.insert(id) && self.not_final_before(&id);
-                let outcome = if first {
+                let outcome = if let Some(e) = invalid {
+                    // No finality record: the signer and nonce stay free for the real one.
+                    let detail = e.to_string();
+                    self.governance
+                        .reject_invalid_signature(&mut overlay, &context, &detail);
+                    activity.observe(&envelope.payload, &Err(()));
+                    TxOutcome::invalid_signature(detail)
+                } else if seen_here.insert(id) && self.not_final_before(&id) {
                     finality_puts.push((
                         finality::tx_state_key(&id),
                         finality::tx_state_value(index, o.round_received),
@@ -626,8 +690,20 @@ impl Driver {
             return;
         }
         metrics::counter!("votegraph_transactions_ordered_total").increment(finalized.len() as u64);
+        let (finalized, forged): (Vec<Finalized>, Vec<Finalized>) =
+            finalized.into_iter().partition(|f| f.outcome.is_genuine());
         {
             let mut pool = self.shared.pool.lock().expect("pool lock");
+            for f in &forged {
+                warn!(
+                    index = f.index,
+                    event = %f.event_id,
+                    tx = %f.tx_id.to_hex(),
+                    "an ordered transaction's signature does not verify; rejected (evidence: the event's creator signed it)"
+                );
+                metrics::counter!("votegraph_transactions_invalid_signature_total").increment(1);
+                pool.uncarry(&f.tx_id, &f.event_id);
+            }
             let now = Instant::now();
             for f in &finalized {
                 if let Some(admitted) = pool.finalized(&f.tx_id, &f.event_id) {
@@ -642,6 +718,10 @@ impl Driver {
     }
 
     fn status(&mut self) {
+        let engine = &self.engine;
+        self.shared
+            .verdicts
+            .retain(|id| engine.status(id).is_some_and(|s| !s.ordered));
         let stats = self.engine.stats();
         let pool = self.shared.pool.lock().expect("pool lock").len();
         let (index_events, index_bytes) = {

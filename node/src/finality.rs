@@ -59,6 +59,27 @@ impl TxOutcome {
         }
     }
 
+    /// A transaction whose signature fails, carried by a faulty validator's event. Not the
+    /// outcome of the transaction its signer and nonce name: it is never reported as final.
+    pub fn invalid_signature(detail: String) -> Self {
+        TxOutcome::Rejected {
+            reason: Reason::InvalidSignature,
+            detail,
+        }
+    }
+
+    /// Whether this outcome belongs to the transaction its id names (see
+    /// [`TxOutcome::invalid_signature`]).
+    pub fn is_genuine(&self) -> bool {
+        !matches!(
+            self,
+            TxOutcome::Rejected {
+                reason: Reason::InvalidSignature,
+                ..
+            }
+        )
+    }
+
     pub fn is_applied(&self) -> bool {
         matches!(self, TxOutcome::Applied { .. })
     }

@@ -26,3 +26,4 @@ pub mod shared;
 pub mod snapshots;
 pub mod testnet;
 pub mod tls;
+pub mod verdicts;

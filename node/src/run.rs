@@ -105,6 +105,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         finalized,
         store: Arc::clone(&store),
         verifying: Mutex::new(Default::default()),
+        verdicts: Default::default(),
     });
     let (driver_tx, driver_rx) = mpsc::channel::<Command>(COMMANDS_MAX);
     let settings = DriverSettings {
@@ -118,6 +119,8 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         keep_full_history: config.storage.keep_full_history,
         // Room for the event's own fields and per-transaction length prefixes.
         transaction_bytes_per_event_max: engine_config.event_limits.event_bytes_max / 2,
+        chain: genesis.chain(),
+        payload_bytes_max: genesis.consensus.transaction_bytes_max,
     };
     let governance_config = genesis.governance_config()?;
     let checkpointer = Checkpointer::load(

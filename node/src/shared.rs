@@ -4,6 +4,7 @@
 use crate::finality::FinalizedBatch;
 use crate::gossip::index::GossipIndex;
 use crate::pool::Pool;
+use crate::verdicts::VerdictCache;
 use std::collections::HashSet;
 use std::sync::{Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -17,4 +18,6 @@ pub struct Shared {
     pub store: std::sync::Arc<RocksStore>,
     /// Events some sync is verifying right now, so that a second sync skips them.
     pub verifying: Mutex<HashSet<EventId>>,
+    /// Transaction signature checks of received events, done in the background.
+    pub verdicts: VerdictCache,
 }

@@ -185,6 +185,15 @@ impl Governance {
         record_rejection(state, tx, "duplicate", &rejection);
     }
 
+    /// Records that the transaction at `tx.index` does not verify (its signer's key or its
+    /// signature fails the strict rule, `why`). A validator's event carried it, and validators
+    /// check transaction signatures off the path of consensus, so a Byzantine validator can
+    /// have one ordered; it has no effect, and its record is the evidence.
+    pub fn reject_invalid_signature(&self, state: &mut Overlay, tx: &TxContext, why: &str) {
+        let rejection = Rejection::new(Reason::InvalidSignature, why);
+        record_rejection(state, tx, "invalid", &rejection);
+    }
+
     /// What applying would do, without changing anything: the gateway's early check.
     pub fn check(
         &self,

@@ -68,6 +68,7 @@ reasons! {
     InvalidCheckpoint = 33, "invalid_checkpoint", InvalidArgument;
     CheckpointAlreadySigned = 34, "checkpoint_already_signed", AlreadyExists;
     ConflictingCheckpoint = 35, "conflicting_checkpoint", FailedPrecondition;
+    InvalidSignature = 36, "invalid_signature", InvalidArgument;
 }
 
 /// A rejection: its reason and a sentence a person can act on.

@@ -3,7 +3,7 @@
 //! way (the running hash, the transaction root and the state root at each).
 
 use super::progress::Progress;
-use super::verify::{Outcomes, State};
+use super::verify::{InvalidSignatures, Outcomes, State};
 use super::AuditError;
 use crate::checkpoint::{CheckpointRule, RoundActivity};
 use crate::genesis::Genesis;
@@ -34,6 +34,7 @@ pub fn replay(
     transactions: &[(u64, TransactionRecord)],
     leaves: &[Hash],
     genesis: &Genesis,
+    invalid: &InvalidSignatures,
     progress: &Progress,
 ) -> Result<Replayed, AuditError> {
     let config = genesis
@@ -43,6 +44,7 @@ pub fn replay(
     let mut replay = Replay {
         governance: Governance::new(config),
         transactions,
+        invalid,
         seen: HashSet::new(),
         outcomes: Outcomes::new(),
         rule: CheckpointRule::new(genesis.governance.checkpoint_interval_rounds, 0),
@@ -140,6 +142,7 @@ pub fn state_root(state: &State) -> Hash {
 struct Replay<'a> {
     governance: Governance,
     transactions: &'a [(u64, TransactionRecord)],
+    invalid: &'a InvalidSignatures,
     seen: HashSet<TxId>,
     outcomes: Outcomes,
     rule: CheckpointRule,
@@ -209,7 +212,13 @@ impl Replay<'_> {
             .advance_time(overlay, &context)
             .map_err(|e| at(e.to_string()))?;
         self.activity.ends_voting |= closed > 0;
-        let name = if self.seen.insert(id) {
+        let name = if let Some(why) = self.invalid.get(&index) {
+            // As a validator: rejected, and its signer and nonce stay free.
+            self.governance
+                .reject_invalid_signature(overlay, &context, why);
+            self.activity.observe(&envelope.payload, &Err(()));
+            "invalid_signature".to_string()
+        } else if self.seen.insert(id) {
             let outcome = self
                 .governance
                 .apply(overlay, &context, &envelope.payload)

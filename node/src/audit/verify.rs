@@ -15,11 +15,11 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Read;
 use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
-use votegraph_gateway::check_encoded_each;
 use votegraph_gateway::governance::records::{
     self, ElectionRecord, ElectionStatus, ProposalRecord,
 };
 use votegraph_gateway::governance::{codec, proposal};
+use votegraph_gateway::{check_form_each, verify_encoded_each};
 use votegraph_storage::{
     merkle, replay_events, verify_chain, Batch, LedgerHead, MemStore, OrderRecord, Store,
     TransactionRecord,
@@ -106,11 +106,13 @@ pub fn verify_with_state(
                 events.clone(),
             )
             .map_err(|e| AuditError::new("consensus replay", e.to_string()));
+            // Optimistic: every signature verifies. Redone below if one does not.
             let governance = replay::replay(
                 &sections.orders,
                 &sections.transactions,
                 &leaves,
                 &genesis,
+                &InvalidSignatures::new(),
                 &progress,
             );
             (replay, governance)
@@ -119,8 +121,24 @@ pub fn verify_with_state(
     drop(bar);
     let (replay, governance) = replays;
     let replay = replay?;
-    signatures?;
-    let replayed = governance?;
+    let invalid = signatures?;
+    let replayed = match invalid.is_empty() {
+        true => governance?,
+        false => {
+            say(&format!(
+                "{} ordered transactions do not verify; re-running governance with them rejected ...",
+                invalid.len()
+            ));
+            replay::replay(
+                &sections.orders,
+                &sections.transactions,
+                &leaves,
+                &genesis,
+                &invalid,
+                &Progress::new(sections.transactions.len() as u64),
+            )?
+        }
+    };
     let state = &replayed.state;
     compare_state(state, &sections.state)?;
     say("checking certificates ...");
@@ -372,24 +390,37 @@ fn load_ledger(
 /// `votegraph_consensus::strict_signature`), few enough to spread over rayon's threads.
 const ENVELOPES_PER_CHECK: usize = 64;
 
+/// Ordered transactions whose signature fails, by index, with why: a faulty validator's event
+/// carried them, and validators record them as rejected (`invalid_signature`).
+pub type InvalidSignatures = BTreeMap<u64, String>;
+
+/// Checks every ordered transaction: its form (an envelope within the size limit, which every
+/// validator checks before an event is admitted: a failure fails the audit) and its signature
+/// (a failure is a verdict the governance replay must follow).
 fn verify_envelopes(
     transactions: &[(u64, TransactionRecord)],
     genesis: &Genesis,
     progress: &Progress,
-) -> Result<(), AuditError> {
+) -> Result<InvalidSignatures, AuditError> {
     let chain = genesis.chain();
     let payload_max = genesis.consensus.transaction_bytes_max;
-    transactions
+    let chunks: Vec<InvalidSignatures> = transactions
         .par_chunks(ENVELOPES_PER_CHECK)
-        .try_for_each(|chunk| {
+        .map(|chunk| {
             progress.add(chunk.len() as u64);
             let encodings: Vec<&[u8]> = chunk.iter().map(|(_, r)| &r.payload[..]).collect();
-            check_encoded_each(&encodings, &chain, payload_max)
-                .map(|_| ())
-                .map_err(|(i, e)| {
-                    AuditError::new(format!("transaction {}", chunk[i].0), e.to_string())
-                })
+            check_form_each(&encodings, payload_max).map_err(|(i, e)| {
+                AuditError::new(format!("transaction {}", chunk[i].0), e.to_string())
+            })?;
+            let verdicts = verify_encoded_each(&encodings, &chain, payload_max);
+            Ok(chunk
+                .iter()
+                .zip(verdicts)
+                .filter_map(|((index, _), verdict)| Some((*index, verdict.err()?.to_string())))
+                .collect())
         })
+        .collect::<Result<_, AuditError>>()?;
+    Ok(chunks.into_iter().flatten().collect())
 }
 
 /// The RFC 6962 leaf hashes (blake3) of the transaction order; a leaf is a transaction record

@@ -1,16 +1,18 @@
-//! Verification of received events before they reach the engine, in parallel on rayon's
-//! pool: decoding, the event's own checks and signature, and every transaction envelope under
-//! the strict single-signature rule. An event carrying an invalid transaction is invalid as a
-//! whole (its creator signed it), so every honest validator keeps or refuses the same events.
+//! Verification of received events before they reach the engine: decoding, the event's own
+//! checks and signature, and the form of every transaction it carries (an envelope within the
+//! size limit). An event carrying a malformed transaction is invalid as a whole (its creator
+//! signed it), so every honest validator keeps or refuses the same events. Transaction
+//! signatures are not checked here but off the path of consensus (`crate::verdicts`).
 
 use bytes::Bytes;
 use rayon::prelude::*;
 use std::sync::Arc;
 use votegraph_consensus::{EventLimits, MemberSet, UncheckedEvent, VerifiedEvent};
-use votegraph_gateway::{check_encoded_each, ChainId};
+use votegraph_gateway::{check_form_each, ChainId};
 
-/// Frames with at most this many signatures are verified on the calling thread.
-const INLINE_SIGNATURES_MAX: usize = 16;
+/// Frames with at most this many events (one signature each) are verified on the calling
+/// thread.
+const INLINE_EVENTS_MAX: usize = 16;
 
 /// What every validator checks the same way.
 pub struct Rules {
@@ -85,7 +87,7 @@ fn verify_one(rules: &Rules, unchecked: UncheckedEvent) -> Result<VerifiedEvent,
     let event = unchecked
         .verify(&rules.members, &rules.limits)
         .map_err(|e| e.to_string())?;
-    check_encoded_each(event.transactions(), &rules.chain, rules.payload_bytes_max)
+    check_form_each(event.transactions(), rules.payload_bytes_max)
         .map_err(|(index, e)| format!("transaction {index}: {e}"))?;
     Ok(event)
 }
@@ -95,11 +97,7 @@ pub async fn verify_on_pool(
     rules: Arc<Rules>,
     batch: Vec<(Bytes, Result<UncheckedEvent, String>)>,
 ) -> (Vec<VerifiedEvent>, Vec<Refused>) {
-    let signatures: usize = batch
-        .iter()
-        .map(|(_, e)| 1 + e.as_ref().map_or(0, |e| e.unsigned.transactions.len()))
-        .sum();
-    if signatures <= INLINE_SIGNATURES_MAX {
+    if batch.len() <= INLINE_EVENTS_MAX {
         // Waking rayon's workers costs more than it saves for a handful of signatures.
         return tokio::task::block_in_place(|| verify_decoded_here(&rules, batch));
     }
@@ -147,22 +145,42 @@ mod tests {
     }
 
     #[test]
-    fn an_event_with_a_bad_transaction_is_refused_whole() {
+    fn an_event_with_a_malformed_transaction_is_refused_whole() {
         let (rules, key) = rules();
         let voter = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
         let good = Envelope::sign(&rules.chain, &voter, 1, b"yes".to_vec());
-        let mut bad = Envelope::sign(&rules.chain, &voter, 2, b"no".to_vec());
-        bad.payload = b"NO".to_vec();
+        let mut truncated = Envelope::sign(&rules.chain, &voter, 2, b"no".to_vec()).encode();
+        truncated.pop();
+        let too_large = Envelope::sign(&rules.chain, &voter, 3, vec![0; 101]);
         let ok = event_with(&key, vec![good.encode()]);
-        let refused = event_with(&key, vec![good.encode(), bad.encode()]);
-        let (verified, rejected) = verify_batch(&rules, vec![ok, refused]);
+        let cut = event_with(&key, vec![good.encode(), truncated]);
+        let big = event_with(&key, vec![too_large.encode()]);
+        let (verified, rejected) = verify_batch(&rules, vec![ok, cut, big]);
         assert_eq!(verified.len(), 1);
-        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected.len(), 2);
         assert!(
             rejected[0].reason.contains("transaction 1"),
             "{}",
             rejected[0].reason
         );
+        assert!(
+            rejected[1].reason.contains("payload"),
+            "{}",
+            rejected[1].reason
+        );
+    }
+
+    #[test]
+    fn a_transaction_signature_is_left_to_the_background_check() {
+        let (rules, key) = rules();
+        let voter = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+        let mut forged = Envelope::sign(&rules.chain, &voter, 2, b"no".to_vec());
+        forged.payload = b"NO".to_vec();
+        let carrier = event_with(&key, vec![forged.encode()]);
+        let (verified, rejected) = verify_batch(&rules, vec![carrier]);
+        assert_eq!((verified.len(), rejected.len()), (1, 0));
+        let all_valid = crate::verdicts::all_valid(&verified, &rules.chain, 100);
+        assert!(all_valid.is_empty());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! administrators, and a running validator's export over its gateway.
 #![allow(dead_code)]
 
+pub mod byzantine;
+
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};

@@ -1,0 +1,97 @@
+//! A Byzantine validator's tools: its latest event read from a ledger, and a sync that hands
+//! one event to a validator, authenticated with the validator's key.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio_stream::wrappers::ReceiverStream;
+use votegraph_consensus::{MemberId, UncheckedEvent, VerifiedEvent};
+use votegraph_node::genesis::Genesis;
+use votegraph_node::gossip::auth::sign_hello;
+use votegraph_node::keys;
+use votegraph_proto::gossip::v1::gossip_client::GossipClient;
+use votegraph_proto::gossip::v1::{sync_frame::Frame, Done, EventBatch, SyncFrame};
+use votegraph_storage::{RocksConfig, RocksStore, Store};
+
+/// The events of `creator` in the ledger at `data` (opened read-only), by sequence number.
+pub fn events_of(data: &Path, genesis: &Genesis, creator: u32) -> Vec<VerifiedEvent> {
+    let store = RocksStore::open_read_only(data, &RocksConfig::default()).unwrap();
+    let limits = genesis.engine_config().event_limits;
+    let members = genesis.member_set().unwrap();
+    let mut events: Vec<VerifiedEvent> = store
+        .all_event_ids()
+        .unwrap()
+        .into_iter()
+        .filter_map(|id| {
+            let bytes = store.event(&id).unwrap()?;
+            let event = UncheckedEvent::decode(&bytes, &limits).ok()?;
+            event.verify(&members, &limits).ok()
+        })
+        .filter(|e| e.creator() == MemberId(creator))
+        .collect();
+    events.sort_by_key(|e| e.creator_seq());
+    events
+}
+
+/// The latest event of `creator` in the ledger at `data` (opened read-only).
+pub fn latest_event_of(data: &Path, genesis: &Genesis, creator: u32) -> VerifiedEvent {
+    events_of(data, genesis, creator)
+        .pop()
+        .expect("the creator made events")
+}
+
+/// Sends `events` (parents first) to the validator at `address` in one sync, authenticated as
+/// validator `sender` with the key in `key_file`.
+pub async fn gossip_as(
+    address: &str,
+    genesis: &Genesis,
+    key_file: &Path,
+    sender: u32,
+    events: &[VerifiedEvent],
+) {
+    let key = keys::read(key_file).unwrap();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let members = genesis.validators.len();
+    // Claims to know everything, so that validator 0 sends nothing back.
+    let hello = sign_hello(
+        &key,
+        genesis.hash(),
+        sender,
+        0,
+        now_ms,
+        vec![u64::MAX; members],
+    );
+    let (out, frames) = tokio::sync::mpsc::channel(4);
+    out.send(SyncFrame {
+        frame: Some(Frame::Hello(hello)),
+    })
+    .await
+    .unwrap();
+    let mut client = GossipClient::connect(address.to_string()).await.unwrap();
+    let mut inbound = client
+        .sync(ReceiverStream::new(frames))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = inbound.message().await.unwrap();
+    assert!(matches!(
+        answer,
+        Some(SyncFrame {
+            frame: Some(Frame::Hello(_))
+        })
+    ));
+    for frame in [
+        Frame::Events(EventBatch {
+            events: events.iter().map(|e| e.encode().into()).collect(),
+        }),
+        Frame::Done(Done {
+            events_sent: events.len() as u64,
+        }),
+    ] {
+        out.send(SyncFrame { frame: Some(frame) }).await.unwrap();
+    }
+    drop(out);
+    while inbound.message().await.ok().flatten().is_some() {}
+}
