@@ -13,9 +13,10 @@ use crate::finality::{self, Finalized, TxOutcome};
 use crate::ledger_state::{split_writes, LedgerState};
 use crate::orphans::Orphans;
 use crate::pool::Pending;
+use crate::pool::Pool;
 use crate::shared::Shared;
 use crate::snapshots::Snapshots;
-use crate::verdicts::Verdicts;
+use crate::verdicts::{self, Settled};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -140,7 +141,9 @@ impl Driver {
     }
 
     /// Checks the transaction signatures of `events` on rayon's pool, off the path of
-    /// consensus; the commit that applies them takes the verdicts (or waits for them).
+    /// consensus; the commit that applies them takes the verdicts (or waits for them). A peer's
+    /// transactions that verify are then marked in flight in the pool (a forgery marks
+    /// nothing, so it cannot hold the real transaction off).
     fn check_in_background(&self, events: Vec<VerifiedEvent>) {
         if events.is_empty() {
             return;
@@ -150,27 +153,35 @@ impl Driver {
         let shared = Arc::clone(&self.shared);
         let chain = self.settings.chain;
         let payload_bytes_max = self.settings.payload_bytes_max;
+        let me = self.settings.me;
         rayon::spawn(move || {
-            let all_valid = crate::verdicts::all_valid(&events, &chain, payload_bytes_max);
-            shared.verdicts.settle(&ids, all_valid);
+            let found = verdicts::check(&events, &chain, payload_bytes_max);
+            {
+                let mut pool = shared.pool.lock().expect("pool lock");
+                for (event, settled) in events.iter().zip(&found) {
+                    if event.creator() != me {
+                        mark_in_flight(&mut pool, event, settled);
+                    }
+                }
+            }
+            shared.verdicts.settle(ids.into_iter().zip(found).collect());
         });
     }
 
-    /// The verdicts of `event`'s transactions, or `None` when they all verify: known from the
-    /// background check, or checked here when it has not seen the event (after a restart, or
-    /// when its cache was full).
-    fn verdicts(&self, event: &VerifiedEvent) -> Option<Verdicts> {
-        if event.transactions().is_empty() || self.shared.verdicts.take(&event.id()) {
+    /// What the check of `event`'s transactions found: from the background check, or checked
+    /// here when it has not seen the event (rounds recovered at a restart, or past the cache's
+    /// bound).
+    fn verdicts(&self, event: &VerifiedEvent) -> Settled {
+        if event.transactions().is_empty() {
             return None;
         }
-        let verdicts = verify_encoded_each(
-            event.transactions(),
-            &self.settings.chain,
-            self.settings.payload_bytes_max,
-        );
-        match verdicts.iter().all(Result::is_ok) {
-            true => None,
-            false => Some(verdicts),
+        match self.shared.verdicts.take(&event.id()) {
+            Some(settled) => settled,
+            None => verdicts::settled(verify_encoded_each(
+                event.transactions(),
+                &self.settings.chain,
+                self.settings.payload_bytes_max,
+            )),
         }
     }
 
@@ -223,7 +234,6 @@ impl Driver {
                 Ok(InsertOutcome::Inserted { .. }) | Ok(InsertOutcome::Buffered) => {
                     if carries {
                         self.unordered_with_transactions.insert(id);
-                        self.mark_in_flight(&event);
                     }
                     accepted.push(event);
                     queue.extend(self.orphans.released_by(&id));
@@ -319,7 +329,7 @@ impl Driver {
         self.news_since_own_event = false;
         if !pending.is_empty() {
             // Its transactions were checked when they were admitted.
-            self.shared.verdicts.settle(&[], vec![event.id()]);
+            self.shared.verdicts.settle(vec![(event.id(), None)]);
             self.unordered_with_transactions.insert(event.id());
             self.own_unordered.insert(event.id(), pending);
         }
@@ -637,22 +647,10 @@ impl Driver {
         }
     }
 
-    /// A peer's event carries these transactions: a client resubmitting one of them here is
-    /// refused as a replay (the ledger's duplicate rule covers what this cannot see).
-    fn mark_in_flight(&self, event: &VerifiedEvent) {
-        if event.creator() == self.settings.me {
-            return;
-        }
-        let mut pool = self.shared.pool.lock().expect("pool lock");
-        for tx in event.transactions() {
-            if let Ok(envelope) = Envelope::decode(tx) {
-                pool.carried_by_peer(envelope.id(), event.id());
-            }
-        }
-    }
-
     fn stale(&mut self, id: EventId) {
         self.unordered_with_transactions.remove(&id);
+        // After any check under way, which may still mark its transactions in flight.
+        self.shared.verdicts.take(&id);
         self.shared
             .pool
             .lock()
@@ -692,18 +690,19 @@ impl Driver {
         metrics::counter!("votegraph_transactions_ordered_total").increment(finalized.len() as u64);
         let (finalized, forged): (Vec<Finalized>, Vec<Finalized>) =
             finalized.into_iter().partition(|f| f.outcome.is_genuine());
+        // A forgery is not the outcome of the transaction its id names: no watcher hears of
+        // it, and the pool's copy of the real one (if any) stays pending.
+        for f in &forged {
+            warn!(
+                index = f.index,
+                event = %f.event_id,
+                tx = %f.tx_id.to_hex(),
+                "an ordered transaction's signature does not verify; rejected (evidence: the event's creator signed it)"
+            );
+            metrics::counter!("votegraph_transactions_invalid_signature_total").increment(1);
+        }
         {
             let mut pool = self.shared.pool.lock().expect("pool lock");
-            for f in &forged {
-                warn!(
-                    index = f.index,
-                    event = %f.event_id,
-                    tx = %f.tx_id.to_hex(),
-                    "an ordered transaction's signature does not verify; rejected (evidence: the event's creator signed it)"
-                );
-                metrics::counter!("votegraph_transactions_invalid_signature_total").increment(1);
-                pool.uncarry(&f.tx_id, &f.event_id);
-            }
             let now = Instant::now();
             for f in &finalized {
                 if let Some(admitted) = pool.finalized(&f.tx_id, &f.event_id) {
@@ -718,10 +717,6 @@ impl Driver {
     }
 
     fn status(&mut self) {
-        let engine = &self.engine;
-        self.shared
-            .verdicts
-            .retain(|id| engine.status(id).is_some_and(|s| !s.ordered));
         let stats = self.engine.stats();
         let pool = self.shared.pool.lock().expect("pool lock").len();
         let (index_events, index_bytes) = {
@@ -744,6 +739,17 @@ impl Driver {
             forks = stats.forks_seen,
             "status"
         );
+    }
+}
+
+/// A peer's event carries these verified transactions: a client resubmitting one of them here
+/// is refused as a replay (the ledger's duplicate rule covers what this cannot see).
+fn mark_in_flight(pool: &mut Pool, event: &VerifiedEvent, settled: &Settled) {
+    for (offset, tx) in event.transactions().iter().enumerate() {
+        let verified = settled.as_ref().is_none_or(|v| v[offset].is_ok());
+        if let (true, Ok(envelope)) = (verified, Envelope::decode(tx)) {
+            pool.carried_by_peer(envelope.id(), event.id());
+        }
     }
 }
 

@@ -186,21 +186,6 @@ impl Pool {
         self.known.remove(id)
     }
 
-    /// `event` was ordered with a forgery of `id` (its signature failed and it was rejected):
-    /// `id` is no longer in flight through it, and the real transaction, pending here or not,
-    /// may still be submitted. Nothing changes if another event carries `id`.
-    pub fn uncarry(&mut self, id: &TxId, event: &EventId) {
-        if self.carried.get(id) == Some(event) {
-            self.carried.remove(id);
-            if let Some(ids) = self.carried_by_event.get_mut(event) {
-                ids.retain(|i| i != id);
-                if ids.is_empty() {
-                    self.carried_by_event.remove(event);
-                }
-            }
-        }
-    }
-
     /// A peer's event carries `id`; it is in flight until final (or the event goes stale).
     /// Bounded by the engine's DAG: only events in memory and not yet ordered carry any.
     pub fn carried_by_peer(&mut self, id: TxId, event: EventId) {
@@ -339,29 +324,6 @@ mod tests {
         pool.admit(id(1), vec![1], now).unwrap();
         pool.forget_event(&event);
         pool.admit(id(2), vec![2], now).unwrap();
-    }
-
-    #[test]
-    fn a_forgery_ordered_and_rejected_frees_its_signer_and_nonce() {
-        let now = Instant::now();
-        let mut pool = pool(10, 1000);
-        let forger = EventId([9; 32]);
-        let honest = EventId([8; 32]);
-        pool.carried_by_peer(id(1), forger);
-        pool.carried_by_peer(id(2), forger);
-        pool.carried_by_peer(id(3), honest);
-        pool.uncarry(&id(1), &forger);
-        // The real transaction may now be submitted here.
-        pool.admit(id(1), vec![1], now).unwrap();
-        assert_eq!(pool.len(), 1);
-        // A forgery of id 3 in another event leaves the honest event's claim alone.
-        pool.uncarry(&id(3), &forger);
-        assert!(matches!(
-            pool.admit(id(3), vec![3], now),
-            Err(AdmitError::Duplicate(_))
-        ));
-        pool.uncarry(&id(2), &forger);
-        assert!(!pool.carried_by_event.contains_key(&forger));
     }
 
     #[test]

@@ -5,23 +5,27 @@
 //! checked in the background meanwhile. Each hop of gossip then waits for one signature per
 //! event instead of hundreds, so rounds keep their pace when events are full. A transaction's
 //! verdict is needed only when it is applied, several rounds later: the driver then takes the
-//! events known to be all valid from this cache and checks whatever it lacks itself (a cache
-//! that lost the race or overflowed costs time, never a different outcome).
+//! event's verdicts from this cache, waiting for a check under way, and checks itself what the
+//! cache lacks (one that overflowed costs time, never a different outcome).
 
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
 use votegraph_consensus::{EventId, VerifiedEvent};
 use votegraph_gateway::{verify_encoded_each, ChainId, EnvelopeError};
 
-/// Most events remembered as all valid; beyond it, the driver checks at commit time.
+/// Most settled events remembered; beyond it, the driver checks at commit time.
 pub const EVENTS_MAX: usize = 50_000;
 
 /// One verdict per transaction of an event, in its order.
 pub type Verdicts = Vec<Result<(), EnvelopeError>>;
 
-/// What the background checks found: events whose every transaction verifies (bounded), and
-/// the events being checked right now, which the driver waits for rather than check twice.
+/// What a check found for one event: `None` when every transaction verifies (the common
+/// case, kept small), else every verdict.
+pub type Settled = Option<Verdicts>;
+
+/// The background checks' results by event, bounded, and the events being checked right
+/// now, which the driver waits for rather than check twice.
 #[derive(Default)]
 pub struct VerdictCache {
     state: Mutex<State>,
@@ -31,7 +35,7 @@ pub struct VerdictCache {
 #[derive(Default)]
 struct State {
     checking: HashSet<EventId>,
-    all_valid: HashSet<EventId>,
+    settled: HashMap<EventId, Settled>,
 }
 
 impl VerdictCache {
@@ -41,40 +45,33 @@ impl VerdictCache {
         state.checking.extend(events.iter().copied());
     }
 
-    /// The check of `checked` is over: `all_valid` are those whose transactions all verify.
-    pub fn settle(&self, checked: &[EventId], all_valid: Vec<EventId>) {
+    /// The check of these events is over, with what it found.
+    pub fn settle(&self, results: Vec<(EventId, Settled)>) {
         let mut state = self.state.lock().expect("verdict lock");
-        for id in checked {
-            state.checking.remove(id);
-        }
-        for id in all_valid {
-            if state.all_valid.len() < EVENTS_MAX {
-                state.all_valid.insert(id);
+        for (id, settled) in results {
+            state.checking.remove(&id);
+            if state.settled.len() < EVENTS_MAX {
+                state.settled.insert(id, settled);
             }
         }
         drop(state);
         self.settled.notify_all();
     }
 
-    /// Whether `event` is known to be all valid, after any check of it under way; forgets it
-    /// either way (it is applied once).
-    pub fn take(&self, event: &EventId) -> bool {
+    /// What the check of `event` found, after any check of it under way; `None` when it was
+    /// not checked (or not kept). Forgets it either way: an event is applied, or goes stale,
+    /// once.
+    pub fn take(&self, event: &EventId) -> Option<Settled> {
         let mut state = self.state.lock().expect("verdict lock");
         while state.checking.contains(event) {
             state = self.settled.wait(state).expect("verdict lock");
         }
-        state.all_valid.remove(event)
+        state.settled.remove(event)
     }
 
-    /// Keeps only the settled events `held` names (the others will never be applied here).
-    pub fn retain(&self, held: impl Fn(&EventId) -> bool) {
-        let mut state = self.state.lock().expect("verdict lock");
-        state.all_valid.retain(|id| held(id));
-    }
-
-    /// Settled events remembered as all valid.
+    /// Settled events remembered.
     pub fn len(&self) -> usize {
-        self.state.lock().expect("verdict lock").all_valid.len()
+        self.state.lock().expect("verdict lock").settled.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -82,34 +79,27 @@ impl VerdictCache {
     }
 }
 
-/// Checks every transaction of `events` and returns the ids of those whose transactions all
-/// verify, in parallel over rayon's pool (an event's transactions are checked together).
-pub fn all_valid(
-    events: &[VerifiedEvent],
-    chain: &ChainId,
-    payload_bytes_max: usize,
-) -> Vec<EventId> {
+/// Checks every transaction of each event, in parallel over rayon's pool (an event's
+/// transactions are checked together).
+pub fn check(events: &[VerifiedEvent], chain: &ChainId, payload_bytes_max: usize) -> Vec<Settled> {
     events
         .par_iter()
-        .filter(|e| {
-            verify_encoded_each(e.transactions(), chain, payload_bytes_max)
-                .iter()
-                .all(Result::is_ok)
+        .map(|e| {
+            settled(verify_encoded_each(
+                e.transactions(),
+                chain,
+                payload_bytes_max,
+            ))
         })
-        .map(VerifiedEvent::id)
         .collect()
 }
 
-/// The verdicts of `events`' transactions, in parallel over rayon's pool.
-pub fn verdicts(
-    events: &[&VerifiedEvent],
-    chain: &ChainId,
-    payload_bytes_max: usize,
-) -> Vec<Verdicts> {
-    events
-        .par_iter()
-        .map(|e| verify_encoded_each(e.transactions(), chain, payload_bytes_max))
-        .collect()
+/// `None` when every verdict is a pass.
+pub fn settled(verdicts: Verdicts) -> Settled {
+    match verdicts.iter().all(Result::is_ok) {
+        true => None,
+        false => Some(verdicts),
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn only_events_whose_every_signature_verifies_are_all_valid() {
+    fn a_check_keeps_every_verdict_only_for_an_event_with_a_failure() {
         let chain = ChainId::from_name("verdicts");
         let voter = SigningKey::from_bytes(&[5; 32]);
         let good = Envelope::sign(&chain, &voter, 1, b"yes".to_vec());
@@ -142,11 +132,12 @@ mod tests {
         forged.payload = b"NO".to_vec();
         let clean = event(0, vec![good.encode()]);
         let tainted = event(1, vec![good.encode(), forged.encode()]);
-        let events = [clean.clone(), tainted.clone()];
-        assert_eq!(all_valid(&events, &chain, 100), vec![clean.id()]);
-        let verdicts = verdicts(&[&clean, &tainted], &chain, 100);
-        assert_eq!(verdicts[0], vec![Ok(())]);
-        assert_eq!(verdicts[1], vec![Ok(()), Err(EnvelopeError::BadSignature)]);
+        let settled = check(&[clean, tainted], &chain, 100);
+        assert_eq!(settled[0], None);
+        assert_eq!(
+            settled[1],
+            Some(vec![Ok(()), Err(EnvelopeError::BadSignature)])
+        );
     }
 
     #[test]
@@ -154,20 +145,18 @@ mod tests {
         let cache = VerdictCache::default();
         let id = event(0, vec![]).id();
         cache.begin(&[id]);
-        cache.settle(&[id], vec![id]);
-        assert!(cache.take(&id));
-        assert!(!cache.take(&id));
-        let ids: Vec<EventId> = (0..EVENTS_MAX as u64 + 10)
+        cache.settle(vec![(id, None)]);
+        assert_eq!(cache.take(&id), Some(None));
+        assert_eq!(cache.take(&id), None);
+        let results: Vec<(EventId, Settled)> = (0..EVENTS_MAX as u64 + 10)
             .map(|seq| {
                 let mut bytes = [0u8; 32];
                 bytes[..8].copy_from_slice(&seq.to_le_bytes());
-                EventId(bytes)
+                (EventId(bytes), None)
             })
             .collect();
-        cache.settle(&[], ids);
+        cache.settle(results);
         assert_eq!(cache.len(), EVENTS_MAX);
-        cache.retain(|_| false);
-        assert!(cache.is_empty());
     }
 
     #[test]
@@ -175,12 +164,13 @@ mod tests {
         let cache = std::sync::Arc::new(VerdictCache::default());
         let id = event(0, vec![]).id();
         cache.begin(&[id]);
+        let forged = || Some(vec![Err(EnvelopeError::BadSignature)]);
         let checker = {
             let cache = std::sync::Arc::clone(&cache);
-            std::thread::spawn(move || cache.settle(&[id], vec![id]))
+            std::thread::spawn(move || cache.settle(vec![(id, forged())]))
         };
         // Whichever runs first, the answer is the settled one.
-        assert!(cache.take(&id));
+        assert_eq!(cache.take(&id), Some(forged()));
         checker.join().unwrap();
     }
 }

@@ -1,11 +1,11 @@
-//! A faulty validator's event carries a transaction whose signature does not verify: validator
-//! 3's key signs its next event with a forged envelope inside. Validators admit an event on its
-//! own signature and check transaction signatures off the path of consensus, so the forgery is
-//! ordered like any transaction. Every validator must then reject it (`invalid_signature`) with
-//! no effect, never report it as the outcome of the transaction its signer and nonce name, and
-//! still accept and apply the real transaction with that signer and nonce; the audit must
-//! recompute the same verdict. Nothing here is timed; the deadlines only keep a broken build
-//! from hanging CI.
+//! A faulty validator's event carries transactions whose signatures do not verify: validator
+//! 3's key signs its next event with two forged envelopes inside. Validators admit an event on
+//! its own signature and check transaction signatures off the path of consensus, so the
+//! forgeries are ordered like any transaction. Every validator must reject them
+//! (`invalid_signature`) with no effect, never report them as the outcome of the transactions
+//! their signers and nonces name, and accept the real transactions with those signers and
+//! nonces, both before a forgery is ordered and after; the audit must recompute the same
+//! verdicts. Nothing here is timed; the deadlines only keep a broken build from hanging CI.
 
 use ed25519_dalek::SigningKey;
 use std::path::Path;
@@ -79,15 +79,58 @@ fn open(net: &Path, validator: usize) -> RocksStore {
     RocksStore::open_read_only(&data, &RocksConfig::default()).unwrap()
 }
 
-/// Validator 0's rejection records of reason `invalid_signature` for `genuine`'s id.
-fn invalid_signature_rejections(net: &Path, genuine: &Envelope) -> usize {
+/// Validator 0's rejection records of reason `invalid_signature` for the ids of `genuine`.
+fn invalid_signature_rejections(net: &Path, genuine: &[Envelope]) -> usize {
+    let ids: Vec<[u8; 32]> = genuine.iter().map(|e| e.id().0).collect();
     open(net, 0)
         .state_scan(REJECTED_PREFIX, None, 100_000)
         .unwrap()
         .into_iter()
         .filter_map(|(_, value)| codec::decode::<RejectionRecord>(&value).ok())
-        .filter(|r| r.code == Reason::InvalidSignature.code() && r.tx_id == genuine.id().0)
+        .filter(|r| r.code == Reason::InvalidSignature.code() && ids.contains(&r.tx_id))
         .count()
+}
+
+/// Submits `envelope` to validator 0, which must admit it, and waits on `watch` for its
+/// finality report: the real transaction's, not a forgery's, and not a duplicate.
+async fn submit_and_see_final(
+    cluster: &Cluster,
+    watch: &mut tonic::Streaming<pb::FinalizedBatch>,
+    envelope: &Envelope,
+) {
+    let answer = cluster
+        .client(0)
+        .unwrap()
+        .submit(wire(envelope))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.code, 0, "{}", answer.message);
+    let reported = tokio::time::timeout(HANG_GUARD, watch.message())
+        .await
+        .expect("the real transaction became final")
+        .unwrap()
+        .unwrap();
+    let report = &reported.transactions[0];
+    assert_eq!(report.tx_id.to_vec(), envelope.id().0.to_vec());
+    assert!(!report.duplicate, "the real transaction is not a duplicate");
+    assert_ne!(
+        report.reject_code,
+        u32::from(Reason::InvalidSignature.code())
+    );
+}
+
+async fn watch_for(cluster: &Cluster, envelope: &Envelope) -> tonic::Streaming<pb::FinalizedBatch> {
+    cluster
+        .client(0)
+        .unwrap()
+        .watch_finalized(pb::WatchFinalizedRequest {
+            tx_ids: vec![envelope.id().0.to_vec().into()],
+            all: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Validator 3's next event after `latest` (its last in its own ledger), carrying
@@ -142,17 +185,25 @@ async fn a_forged_transaction_in_a_validators_event_is_rejected_and_frees_its_si
     traffic(&cluster, &chain, 1, 8, &[0, 1, 2, 3]).await;
     cluster.kill(FAULTY as usize);
 
-    // The forgery: the voter's signer and nonce, another payload, the voter's old signature.
+    // The forgeries: a voter's signer and nonce, another payload, the real signature.
     let voter = SigningKey::from_bytes(&[7; 32]);
-    let genuine = Envelope::sign(&chain, &voter, 42, b"the voter's own words".to_vec());
-    let mut forged = genuine.clone();
-    forged.payload = b"words put in the voter's mouth".to_vec();
+    let genuine: Vec<Envelope> = [42, 43]
+        .map(|nonce| Envelope::sign(&chain, &voter, nonce, b"the voter's own words".to_vec()))
+        .to_vec();
+    let forged: Vec<Vec<u8>> = genuine
+        .iter()
+        .map(|e| {
+            let mut forged = e.clone();
+            forged.payload = b"words put in the voter's mouth".to_vec();
+            forged.encode()
+        })
+        .collect();
     let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
     // Validator 3's whole chain from its own ledger (validator 0 may lack its last events, and
     // skips those it holds), then the carrier.
     let mut chain_of_faulty = events_of(&net.join("v3/data"), &genesis, FAULTY);
     let latest = chain_of_faulty.last().expect("validator 3 made events");
-    let carrier = next_event_of_faulty(&net, latest, vec![forged.encode()]);
+    let carrier = next_event_of_faulty(&net, latest, forged);
     chain_of_faulty.push(carrier.clone());
     let key_file = net.join("v3/validator.key");
     gossip_as(
@@ -169,52 +220,32 @@ async fn a_forged_transaction_in_a_validators_event_is_rejected_and_frees_its_si
         held_everywhere_but_faulty(&net, &carrier.id())
     })
     .await;
-    let mut watch = cluster
-        .client(0)
-        .unwrap()
-        .watch_finalized(pb::WatchFinalizedRequest {
-            tx_ids: vec![genuine.id().0.to_vec().into()],
-            all: false,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+
+    // Before the forgery is ordered: the real transaction is not held off, and it is final.
+    let mut first = watch_for(&cluster, &genuine[0]).await;
+    submit_and_see_final(&cluster, &mut first, &genuine[0]).await;
+    let mut second = watch_for(&cluster, &genuine[1]).await;
+
     cluster.start(FAULTY as usize).unwrap();
     cluster
         .wait_ready(FAULTY as usize, Duration::from_secs(60))
         .await
         .unwrap();
-
     let deadline = Instant::now() + HANG_GUARD;
     let mut voter_seed = 10;
-    while invalid_signature_rejections(&net, &genuine) == 0 {
-        assert!(Instant::now() < deadline, "the forgery was never ordered");
+    while invalid_signature_rejections(&net, &genuine) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the forgeries were never ordered"
+        );
         traffic(&cluster, &chain, voter_seed, 4, &[0, 1, 2, 3]).await;
         voter_seed += 1;
     }
-    assert_eq!(invalid_signature_rejections(&net, &genuine), 1);
+    assert_eq!(invalid_signature_rejections(&net, &genuine), 2);
 
-    // The signer and nonce are still free: the real transaction is admitted and final as
-    // itself, and it is the first (and only) report the watcher gets for that id.
-    let answer = cluster
-        .client(0)
-        .unwrap()
-        .submit(wire(&genuine))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(answer.code, 0, "{}", answer.message);
-    let reported = tokio::time::timeout(HANG_GUARD, watch.message())
-        .await
-        .expect("the real transaction became final")
-        .unwrap()
-        .unwrap();
-    let report = &reported.transactions[0];
-    assert!(!report.duplicate, "the real transaction is not a duplicate");
-    assert_ne!(
-        report.reject_code,
-        u32::from(Reason::InvalidSignature.code())
-    );
+    // After: the second signer and nonce are still free; the watcher hears only of the real
+    // transaction.
+    submit_and_see_final(&cluster, &mut second, &genuine[1]).await;
     traffic(&cluster, &chain, 99, 4, &[0, 1, 2, 3]).await;
 
     // Every validator, the faulty one too, ordered the same: the same chain hash at the end.
@@ -242,5 +273,5 @@ async fn a_forged_transaction_in_a_validators_event_is_rejected_and_frees_its_si
         progress: false,
     };
     let audit = verify(&exported[..], &options).unwrap();
-    assert_eq!(audit.outcomes.get("invalid_signature"), Some(&1));
+    assert_eq!(audit.outcomes.get("invalid_signature"), Some(&2));
 }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use votegraph_gateway::governance::checkpoint::Checkpoint;
 use votegraph_gateway::governance::overlay::{Overlay, Writes};
+use votegraph_gateway::governance::reason::Reason;
 use votegraph_gateway::governance::records::GOVERNANCE_PREFIX;
 use votegraph_gateway::governance::{Governance, TxContext};
 use votegraph_gateway::{Envelope, TxId};
@@ -217,7 +218,7 @@ impl Replay<'_> {
             self.governance
                 .reject_invalid_signature(overlay, &context, why);
             self.activity.observe(&envelope.payload, &Err(()));
-            "invalid_signature".to_string()
+            Reason::InvalidSignature.name().to_string()
         } else if self.seen.insert(id) {
             let outcome = self
                 .governance

@@ -179,8 +179,11 @@ mod tests {
         let carrier = event_with(&key, vec![forged.encode()]);
         let (verified, rejected) = verify_batch(&rules, vec![carrier]);
         assert_eq!((verified.len(), rejected.len()), (1, 0));
-        let all_valid = crate::verdicts::all_valid(&verified, &rules.chain, 100);
-        assert!(all_valid.is_empty());
+        let settled = crate::verdicts::check(&verified, &rules.chain, 100);
+        assert!(
+            settled[0].is_some(),
+            "the forgery is found by the background check"
+        );
     }
 
     #[test]
