@@ -8,29 +8,23 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio_stream::StreamExt;
 use votegraph_gateway::{ChainId, Envelope};
-use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
+use votegraph_node::bench::cluster::Cluster;
 use votegraph_proto::tx::v1 as pb;
+
+mod common;
+
+use common::{test_spec, wire};
 
 const HANG_GUARD: Duration = Duration::from_secs(180);
 
-fn spec() -> ClusterSpec {
-    ClusterSpec {
-        checkpoint_interval_rounds: 20,
-        ..ClusterSpec::lan(4)
-    }
-}
-
 fn cluster(dir: &Path) -> Cluster {
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    Cluster::create(exe, &dir.join("net"), &spec()).unwrap()
+    Cluster::create(exe, &dir.join("net"), &test_spec()).unwrap()
 }
 
 /// A 4-validator cluster with every validator started and answering.
 async fn running_cluster(dir: &Path) -> Cluster {
-    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    Cluster::launch(exe, &dir.join("net"), &spec(), Vec::new())
-        .await
-        .unwrap()
+    common::running_cluster(&dir.join("net")).await
 }
 
 fn envelopes(chain: &ChainId, voter: u8, count: u64) -> Vec<Envelope> {
@@ -38,17 +32,6 @@ fn envelopes(chain: &ChainId, voter: u8, count: u64) -> Vec<Envelope> {
     (0..count)
         .map(|n| Envelope::sign(chain, &key, n, format!("ballot {voter}/{n}").into_bytes()))
         .collect()
-}
-
-fn wire(e: &Envelope) -> pb::SubmitRequest {
-    pb::SubmitRequest {
-        envelope: Some(pb::Envelope {
-            payload: e.payload.clone().into(),
-            signer: e.signer.to_vec().into(),
-            signature: e.signature.to_vec().into(),
-            nonce: e.nonce,
-        }),
-    }
 }
 
 /// Submits each envelope to validator `nodes[i % nodes.len()]`.

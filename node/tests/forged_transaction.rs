@@ -17,7 +17,7 @@ use votegraph_gateway::governance::reason::Reason;
 use votegraph_gateway::governance::records::{RejectionRecord, REJECTED_PREFIX};
 use votegraph_gateway::{ChainId, Envelope};
 use votegraph_node::audit::verify::{verify, VerifyOptions};
-use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
+use votegraph_node::bench::cluster::Cluster;
 use votegraph_node::client::GatewayClient;
 use votegraph_node::genesis::Genesis;
 use votegraph_node::keys;
@@ -27,21 +27,10 @@ use votegraph_storage::{RocksConfig, RocksStore, Store};
 mod common;
 
 use common::byzantine::{events_of, gossip_as};
-use common::export_over_gateway;
+use common::{export_over_gateway, running_cluster, wire};
 
 const FAULTY: u32 = 3;
 const HANG_GUARD: Duration = Duration::from_secs(180);
-
-fn wire(e: &Envelope) -> pb::SubmitRequest {
-    pb::SubmitRequest {
-        envelope: Some(pb::Envelope {
-            payload: e.payload.clone().into(),
-            signer: e.signer.to_vec().into(),
-            signature: e.signature.to_vec().into(),
-            nonce: e.nonce,
-        }),
-    }
-}
 
 /// Submits `count` fresh envelopes of `voter` to every running validator in turn and waits
 /// until validator 0 reports them final: traffic that moves consensus on.
@@ -175,12 +164,7 @@ fn held_everywhere_but_faulty(net: &Path, id: &EventId) -> bool {
 async fn a_forged_transaction_in_a_validators_event_is_rejected_and_frees_its_signer_and_nonce() {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
-    let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    let spec = ClusterSpec {
-        checkpoint_interval_rounds: 20,
-        ..ClusterSpec::lan(4)
-    };
-    let mut cluster = Cluster::launch(exe, &net, &spec, Vec::new()).await.unwrap();
+    let mut cluster = running_cluster(&net).await;
     let chain = cluster.chain;
     traffic(&cluster, &chain, 1, 8, &[0, 1, 2, 3]).await;
     cluster.kill(FAULTY as usize);
