@@ -155,6 +155,9 @@ pub struct GossipSection {
     /// Give up a sync after this long.
     pub sync_timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    /// Addresses this validator dials instead of the genesis ones, by validator name
+    /// (`v2 = "http://10.1.0.7:7100"`): where a network reaches some peers by another route.
+    pub peer_addresses: BTreeMap<String, String>,
 }
 
 impl Default for GossipSection {
@@ -170,6 +173,7 @@ impl Default for GossipSection {
             clock_skew_ms_max: 30_000,
             sync_timeout_ms: 20_000,
             connect_timeout_ms: 2_000,
+            peer_addresses: BTreeMap::new(),
         }
     }
 }

@@ -5,6 +5,7 @@
 use crate::hex;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use votegraph_consensus::{EngineConfig, Member, MemberId, MemberSet};
 use votegraph_gateway::governance::checkpoint::ValidatorSet;
@@ -132,6 +133,27 @@ impl Genesis {
             });
         }
         Ok(genesis)
+    }
+
+    /// The address to dial for each validator, in order: its genesis address unless
+    /// `overrides` names it (by validator name) with another.
+    pub fn dial_addresses(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Vec<String>, String> {
+        if let Some(name) = overrides
+            .keys()
+            .find(|name| !self.validators.iter().any(|v| &v.name == *name))
+        {
+            return Err(format!(
+                "gossip.peer_addresses names {name:?}, which is not a validator of the genesis"
+            ));
+        }
+        Ok(self
+            .validators
+            .iter()
+            .map(|v| overrides.get(&v.name).unwrap_or(&v.address).clone())
+            .collect())
     }
 
     pub fn to_toml(&self) -> String {
@@ -313,5 +335,19 @@ mod tests {
     fn unknown_fields_are_refused() {
         let text = sample().to_toml() + "\nsurprise = 1\n";
         assert!(toml::from_str::<Genesis>(&text).is_err());
+    }
+
+    #[test]
+    fn peer_address_overrides_replace_only_the_named_validators() {
+        let genesis = sample();
+        let overrides = BTreeMap::from([("v2".to_string(), "http://10.1.0.7:7100".to_string())]);
+        let addresses = genesis.dial_addresses(&overrides).unwrap();
+        assert_eq!(addresses[2], "http://10.1.0.7:7100");
+        for i in [0, 1, 3] {
+            assert_eq!(addresses[i], genesis.validators[i].address);
+        }
+        let unknown = BTreeMap::from([("v9".to_string(), "http://10.1.0.9:7100".to_string())]);
+        let error = genesis.dial_addresses(&unknown).unwrap_err();
+        assert!(error.contains("\"v9\""), "{error}");
     }
 }

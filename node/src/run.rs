@@ -168,11 +168,12 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
             .map(|v| v.region.clone())
             .collect(),
     ));
-    let addresses: Vec<String> = genesis
-        .validators
-        .iter()
-        .map(|v| v.address.clone())
-        .collect();
+    let addresses = genesis
+        .dial_addresses(&config.gossip.peer_addresses)
+        .map_err(|detail| NodeError::Address {
+            address: "gossip.peer_addresses".into(),
+            detail,
+        })?;
     let gossiper =
         Gossiper::new(Arc::clone(&context), &addresses).map_err(|detail| NodeError::Address {
             address: "genesis".into(),

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod byzantine;
+pub mod network;
+pub mod transactions;
 
 use ed25519_dalek::SigningKey;
 use std::path::Path;
