@@ -8,6 +8,7 @@
 //! to peers and the transactions reported final. So a validator never gossips an event it could
 //! forget in a crash (forking itself), and never reports finality it could lose.
 
+use crate::advancement::Advancement;
 use crate::checkpoint::{self, Checkpointer, RoundActivity};
 use crate::finality::{self, Finalized, TxOutcome};
 use crate::ledger_state::{split_writes, LedgerState};
@@ -87,9 +88,9 @@ pub struct Driver {
     orphans: Orphans,
     /// Received events too old to matter (ancient): (creator, seq), for the gossip index.
     passed: Vec<(MemberId, u64)>,
-    /// Whether any peer's event arrived (in either direction of a sync) since this node's
-    /// last own event.
-    news_since_own_event: bool,
+    /// Which peers' new events this node has heard of: whether an empty event is worth
+    /// creating.
+    advancement: Advancement,
 }
 
 impl Driver {
@@ -110,6 +111,7 @@ impl Driver {
             .map(|e| (*e).clone())
             .collect();
         let unordered_with_transactions = unordered.iter().map(VerifiedEvent::id).collect();
+        let advancement = Advancement::new(engine.members(), settings.me);
         let snapshots = Snapshots::new(
             settings.snapshot_interval_rounds,
             settings.keep_full_history,
@@ -127,7 +129,7 @@ impl Driver {
             settings,
             own_unordered: HashMap::new(),
             unordered_with_transactions,
-            news_since_own_event: false,
+            advancement,
             orphans: Orphans::new(ORPHANS_MAX, ORPHAN_BYTES_MAX),
             passed: Vec::new(),
         }
@@ -258,7 +260,9 @@ impl Driver {
                 .cloned()
                 .collect(),
         );
-        self.news_since_own_event |= count > 0;
+        for event in &accepted {
+            self.advancement.heard(event.creator());
+        }
         metrics::counter!("votegraph_events_received_total").increment(count as u64);
         metrics::gauge!("votegraph_orphan_events").set(self.orphans.len() as f64);
         let outputs = self.engine.drain_outputs();
@@ -285,14 +289,14 @@ impl Driver {
         }
     }
 
-    /// After a sync: create an event when there are transactions to carry, or when news
-    /// arrived since the last own event and transactions are still waiting for consensus (an
-    /// event then passes on what this node has seen). Idle validators create nothing; busy
-    /// ones create at most one event per sync.
+    /// After a sync: create an event when there are transactions to carry, or when
+    /// transactions are still waiting for consensus and an event would pass on news that can
+    /// advance a round (see `crate::advancement`). Idle validators create nothing; busy ones
+    /// create at most one event per sync.
     fn maybe_create(&mut self, peer: MemberId) -> bool {
         let pool_waiting = !self.shared.pool.lock().expect("pool lock").is_empty();
         let consensus_waiting =
-            self.news_since_own_event && !self.unordered_with_transactions.is_empty();
+            self.advancement.worth_an_empty_event() && !self.unordered_with_transactions.is_empty();
         if !pool_waiting && !consensus_waiting {
             return false;
         }
@@ -326,7 +330,7 @@ impl Driver {
             }
         };
         metrics::counter!("votegraph_events_created_total").increment(1);
-        self.news_since_own_event = false;
+        self.advancement.created();
         if !pending.is_empty() {
             // Its transactions were checked when they were admitted.
             self.shared.verdicts.settle(vec![(event.id(), None)]);

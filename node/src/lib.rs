@@ -2,6 +2,7 @@
 //! and the ledger, the client transaction API, and the tools around them (key generation,
 //! local testnets, the cluster benchmark).
 
+pub mod advancement;
 pub mod audit;
 pub mod bench;
 pub mod checkpoint;
