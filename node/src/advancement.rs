@@ -15,7 +15,9 @@
 //! with this validator, hold more than two thirds of the weight, a round can move and the
 //! snapshot starts again. On a side without two thirds the set stops growing after each peer
 //! there has spoken once, and the side goes quiet; the first events from across a healed split
-//! grow it again.
+//! grow it again. A validator that starts (or restarts) counts as grown: its peers may have
+//! gone quiet while it was away, holding events that wait for consensus, and its first event
+//! is news to each of them.
 
 use votegraph_consensus::{MemberId, MemberSet};
 
@@ -25,7 +27,8 @@ pub struct Advancement {
     /// Peers with a new event since the snapshot.
     advanced: Vec<bool>,
     advanced_weight: u64,
-    /// The set grew since this validator's last own event.
+    /// The set grew since this validator's last own event (or it has created none since it
+    /// started).
     grew: bool,
 }
 
@@ -36,7 +39,7 @@ impl Advancement {
             members: members.clone(),
             advanced: vec![false; members.len()],
             advanced_weight: 0,
-            grew: false,
+            grew: true,
         }
     }
 
@@ -84,7 +87,11 @@ mod tests {
     #[test]
     fn news_from_a_peer_is_worth_an_event_once_until_others_speak() {
         let mut a = four();
-        assert!(!a.worth_an_empty_event(), "nothing heard yet");
+        assert!(
+            a.worth_an_empty_event(),
+            "a validator that starts passes on one event"
+        );
+        a.created();
         a.heard(MemberId(1));
         assert!(a.worth_an_empty_event());
         a.created();
@@ -112,6 +119,7 @@ mod tests {
     #[test]
     fn own_events_and_unknown_members_are_not_news() {
         let mut a = four();
+        a.created();
         a.heard(MemberId(0));
         a.heard(MemberId(9));
         assert!(!a.worth_an_empty_event());

@@ -290,8 +290,8 @@ impl Driver {
     }
 
     /// After a sync: create an event when there are transactions to carry, or when
-    /// transactions are still waiting for consensus and an event would pass on news that can
-    /// advance a round (see `crate::advancement`). Idle validators create nothing; busy ones
+    /// transactions are still waiting for consensus and the peers heard from grew since the
+    /// last own event (see `crate::advancement`). Idle validators create nothing; busy ones
     /// create at most one event per sync.
     fn maybe_create(&mut self, peer: MemberId) -> bool {
         let pool_waiting = !self.shared.pool.lock().expect("pool lock").is_empty();

@@ -107,6 +107,15 @@ pub enum GenesisError {
     Consensus(#[from] votegraph_consensus::config::ConfigError),
 }
 
+/// A `gossip.peer_addresses` entry that names no peer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PeerAddressError {
+    #[error("gossip.peer_addresses names {0:?}, which is not a validator of the genesis")]
+    Unknown(String),
+    #[error("gossip.peer_addresses names {0:?}, which is this validator")]
+    Own(String),
+}
+
 impl Genesis {
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
         let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read {
@@ -136,18 +145,20 @@ impl Genesis {
     }
 
     /// The address to dial for each validator, in order: its genesis address unless
-    /// `overrides` names it (by validator name) with another.
+    /// `overrides` names it (by validator name) with another. `me` dials no one at its own name.
     pub fn dial_addresses(
         &self,
+        me: MemberId,
         overrides: &BTreeMap<String, String>,
-    ) -> Result<Vec<String>, String> {
-        if let Some(name) = overrides
-            .keys()
-            .find(|name| !self.validators.iter().any(|v| &v.name == *name))
-        {
-            return Err(format!(
-                "gossip.peer_addresses names {name:?}, which is not a validator of the genesis"
-            ));
+    ) -> Result<Vec<String>, PeerAddressError> {
+        for name in overrides.keys() {
+            match self.validators.iter().position(|v| &v.name == name) {
+                None => return Err(PeerAddressError::Unknown(name.clone())),
+                Some(index) if index == me.index() => {
+                    return Err(PeerAddressError::Own(name.clone()))
+                }
+                Some(_) => {}
+            }
         }
         Ok(self
             .validators
@@ -341,13 +352,19 @@ mod tests {
     fn peer_address_overrides_replace_only_the_named_validators() {
         let genesis = sample();
         let overrides = BTreeMap::from([("v2".to_string(), "http://10.1.0.7:7100".to_string())]);
-        let addresses = genesis.dial_addresses(&overrides).unwrap();
+        let addresses = genesis.dial_addresses(MemberId(0), &overrides).unwrap();
         assert_eq!(addresses[2], "http://10.1.0.7:7100");
         for i in [0, 1, 3] {
             assert_eq!(addresses[i], genesis.validators[i].address);
         }
         let unknown = BTreeMap::from([("v9".to_string(), "http://10.1.0.9:7100".to_string())]);
-        let error = genesis.dial_addresses(&unknown).unwrap_err();
-        assert!(error.contains("\"v9\""), "{error}");
+        assert_eq!(
+            genesis.dial_addresses(MemberId(0), &unknown),
+            Err(PeerAddressError::Unknown("v9".into()))
+        );
+        assert_eq!(
+            genesis.dial_addresses(MemberId(2), &overrides),
+            Err(PeerAddressError::Own("v2".into()))
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::client_api::TransactionService;
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver, DriverSettings, COMMANDS_MAX};
 use crate::gateway_api::Gateway;
-use crate::genesis::{Genesis, GenesisError};
+use crate::genesis::{Genesis, GenesisError, PeerAddressError};
 use crate::gossip::client::Gossiper;
 use crate::gossip::context::GossipContext;
 use crate::gossip::index::GossipIndex;
@@ -34,6 +34,8 @@ pub enum NodeError {
     Genesis(#[from] GenesisError),
     #[error(transparent)]
     Key(#[from] KeyFileError),
+    #[error(transparent)]
+    PeerAddress(#[from] PeerAddressError),
     #[error("the key in {0} is not a validator of this genesis")]
     NotAValidator(String),
     #[error(transparent)]
@@ -168,15 +170,10 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
             .map(|v| v.region.clone())
             .collect(),
     ));
-    let addresses = genesis
-        .dial_addresses(&config.gossip.peer_addresses)
-        .map_err(|detail| NodeError::Address {
-            address: "gossip.peer_addresses".into(),
-            detail,
-        })?;
+    let addresses = genesis.dial_addresses(me, &config.gossip.peer_addresses)?;
     let gossiper =
         Gossiper::new(Arc::clone(&context), &addresses).map_err(|detail| NodeError::Address {
-            address: "genesis".into(),
+            address: "to dial".into(),
             detail,
         })?;
     let transactions = TransactionService {

@@ -1,13 +1,17 @@
 //! The rule for events that carry no transactions (`votegraph_node::advancement`), in a
-//! simulated network of 4 consensus engines that sync at random, as validators do: one pulls
-//! what a peer holds and the peer what it holds, then the one that started creates an event if
-//! its pool holds a transaction, or if transactions wait for consensus and the rule says the
-//! event is worth it. Split two and two, each side goes quiet; healed, every transaction is
-//! ordered, identically everywhere. Seeded and printed; no processes and no clock.
+//! simulated network of consensus engines (4 or 7) that sync at random, as validators do: one
+//! pulls what a peer holds and the peer what it holds, then the one that started creates an
+//! event if its pool holds a transaction, or if transactions wait for consensus and the rule
+//! says the event is worth it. Split with no side holding more than two thirds, each side goes
+//! quiet; healed, every transaction is ordered, identically everywhere. A cluster that goes
+//! quiet with a transaction still waiting and then restarts orders it too. Seeded and printed;
+//! no processes and no clock.
 
 use votegraph_consensus::sim::{member_name, member_set, SplitMix64};
 use votegraph_consensus::test_keys::signing_key_for;
-use votegraph_consensus::{Engine, EngineConfig, EventId, MemberId, Output};
+use votegraph_consensus::{
+    Engine, EngineConfig, EventId, InsertOutcome, MemberId, MemberSet, Output,
+};
 use votegraph_node::advancement::Advancement;
 
 const SEEDS: u64 = 12;
@@ -22,6 +26,7 @@ struct Validator {
 }
 
 struct Network {
+    members: MemberSet,
     validators: Vec<Validator>,
     clock_ns: u64,
 }
@@ -45,6 +50,7 @@ impl Network {
             })
             .collect();
         Network {
+            members,
             validators,
             clock_ns: 1_000_000_000,
         }
@@ -80,8 +86,12 @@ impl Network {
                 continue;
             }
             let creator = event.creator();
-            v.engine.insert(event).unwrap();
-            v.advancement.heard(creator);
+            match v.engine.insert(event).unwrap() {
+                InsertOutcome::Inserted { .. } | InsertOutcome::Buffered => {
+                    v.advancement.heard(creator)
+                }
+                _ => {}
+            }
         }
         v.take_outputs();
     }
@@ -104,6 +114,13 @@ impl Network {
         v.advancement.created();
         v.created += 1;
         v.take_outputs();
+    }
+
+    /// Every validator restarts: it keeps its events and forgets whom it heard from.
+    fn restart_all(&mut self) {
+        for (i, v) in self.validators.iter_mut().enumerate() {
+            v.advancement = Advancement::new(&self.members, MemberId(i as u32));
+        }
     }
 
     fn created(&self) -> Vec<usize> {
@@ -204,4 +221,34 @@ fn an_even_split_of_four_goes_quiet_and_decides_everything_once_healed() {
 fn sides_of_seven_without_two_thirds_go_quiet_too() {
     // 4 of 7 and 3 of 7: neither side holds more than two thirds, and each has several peers.
     split_and_heal(7, &[&[0, 1, 2, 3], &[4, 5, 6]]);
+}
+
+#[test]
+fn a_quiet_cluster_with_a_transaction_waiting_orders_it_after_a_restart() {
+    // Validator 3 is down: the other three hold 3 of 4, enough to decide rounds.
+    let up: &[&[usize]] = &[&[0, 1, 2]];
+    for seed in 1..=SEEDS {
+        println!("seed {seed}");
+        let mut rng = SplitMix64::new(seed);
+        let mut net = Network::new(4);
+        net.validators[0].pool.push(transaction("waiting"));
+        while !net.validators[0].pool.is_empty() {
+            net.gossip(up, 1, &mut rng);
+        }
+        // Everyone takes in everything, then all restart before creating another event.
+        for a in 0..3 {
+            for b in 0..3 {
+                net.pull(a, b);
+            }
+        }
+        net.restart_all();
+        net.gossip(up, 1_000, &mut rng);
+        let waiting = [transaction("waiting")];
+        for v in &net.validators[..3] {
+            assert!(
+                v.ordered.contains(&waiting[0]),
+                "seed {seed}: never ordered"
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! Network partitions in a real 4-validator cluster: the links between validators are cut and
-//! healed through proxies while every process runs on (see `common::network`). A split that
+//! Network partitions in a real 4-validator cluster: the links between validators are cut
+//! (silently, as across a real partition) and healed through proxies while every process runs
+//! on (see `common::network`). A split that
 //! leaves no side more than two thirds of the weight finalizes nothing; a side that has them
 //! finalizes on without the rest; once the network heals, every transaction submitted on
 //! either side is final on every validator, once, at the same index with the same chain hash.
@@ -27,6 +28,12 @@ async fn partitionable_cluster(dir: &Path) -> (Cluster, Mesh) {
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
     let mut cluster = Cluster::create(exe, &dir.join("net"), &test_spec()).unwrap();
     let mesh = Mesh::install(&cluster).await;
+    // A cut link is silent: a sync across it ends at this timeout (20 s by default).
+    let timeout = (
+        "VOTEGRAPH_GOSSIP_SYNC_TIMEOUT_MS".to_string(),
+        "2000".to_string(),
+    );
+    cluster.env.push(timeout);
     cluster.start_all().unwrap();
     cluster
         .wait_all_ready(Duration::from_secs(60))

@@ -1,7 +1,9 @@
 //! Network faults between validators. Each ordered pair of validators talks through a TCP
 //! proxy of its own (the dialer's `gossip.peer_addresses` points at it), so a test can cut any
-//! set of links while every process runs on: open connections drop and new ones are refused,
-//! as across a real partition. Clients still reach every validator directly.
+//! set of links while every process runs on. A cut link carries nothing and says nothing, as
+//! packets are lost across a real partition: connections stay open and silent, so validators
+//! find out only through their own timeouts; they close when the link heals. Clients still
+//! reach every validator directly.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -75,22 +77,26 @@ fn set_peer_addresses(cluster: &Cluster, index: usize, overrides: toml::Table) {
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
 }
 
-/// Accepts connections for one link and pipes each to `target`, dropping it (and refusing new
-/// ones) while the link is cut.
+/// Accepts connections for one link, each piped to `target` while the link is up.
 async fn forward(proxy: TcpListener, target: SocketAddr, cut: watch::Receiver<bool>) {
-    while let Ok((mut inbound, _)) = proxy.accept().await {
-        if *cut.borrow() {
-            continue; // dropped: the dialer sees its connection close at once
-        }
-        let mut cut = cut.clone();
-        tokio::spawn(async move {
-            let Ok(mut outbound) = TcpStream::connect(target).await else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                _ = cut.wait_for(|cut| *cut) => {}
-            }
-        });
+    loop {
+        let (inbound, _) = proxy.accept().await.expect("the proxy accepts connections");
+        tokio::spawn(pipe(inbound, target, cut.clone()));
     }
+}
+
+/// Pipes one connection until the link is cut, then holds it silent until the link heals.
+async fn pipe(mut inbound: TcpStream, target: SocketAddr, mut cut: watch::Receiver<bool>) {
+    if !*cut.borrow() {
+        let Ok(mut outbound) = TcpStream::connect(target).await else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+            _ = cut.wait_for(|cut| *cut) => {}
+        }
+        let _ = cut.wait_for(|cut| !*cut).await;
+        return;
+    }
+    let _ = cut.wait_for(|cut| !*cut).await;
 }
