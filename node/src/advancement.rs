@@ -59,7 +59,8 @@ impl Advancement {
         }
     }
 
-    /// Whether an event with no transactions would pass on something that can advance a round.
+    /// Whether an event with no transactions is worth creating now: the set grew since the
+    /// last own event.
     pub fn worth_an_empty_event(&self) -> bool {
         self.grew
     }
