@@ -1,9 +1,9 @@
 //! Network partitions in a real 4-validator cluster: the links between validators are cut
 //! (silently, as across a real partition) and healed through proxies while every process runs
-//! on (see `common::network`). A split that
-//! leaves no side more than two thirds of the weight finalizes nothing; a side that has them
-//! finalizes on without the rest; once the network heals, every transaction submitted on
-//! either side is final on every validator, once, at the same index with the same chain hash.
+//! on (see `common::network`). A split that leaves no side more than two thirds of the weight
+//! finalizes nothing; a side that has them finalizes on without the rest; once the network
+//! heals, every transaction submitted on either side is final on every validator, once, at the
+//! same index with the same chain hash.
 //! Nothing here is timed: the pauses only give the sides time to gossip among themselves, and
 //! the rules they check hold however long they last.
 
@@ -131,7 +131,8 @@ async fn a_cut_off_validator_stops_no_one_and_its_transactions_are_final_once_he
         assert_eq!(finality(&cluster, node, &majority).await, reference);
     }
     tokio::time::sleep(SPLIT).await;
-    // What was submitted to validator 3 exists only in its own events, which no one else holds.
+    // What was submitted to validator 3 is held by it alone (in its pool, or in events of its
+    // own that no one else has received).
     for node in 0..4 {
         assert_none_final(&cluster, node, &stranded).await;
     }
