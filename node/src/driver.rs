@@ -11,6 +11,7 @@
 use crate::advancement::Advancement;
 use crate::checkpoint::{self, Checkpointer, RoundActivity};
 use crate::finality::{self, Finalized, TxOutcome};
+use crate::gossip::auth::WANTED_MAX;
 use crate::ledger_state::{split_writes, LedgerState};
 use crate::orphans::Orphans;
 use crate::pool::Pending;
@@ -219,6 +220,10 @@ impl Driver {
                 } => {
                     let created = may_create && self.maybe_create(peer);
                     let _ = reply.send(created);
+                    self.orphans.sync_ended();
+                    let wanted = self.orphans.wanted(WANTED_MAX);
+                    metrics::gauge!("votegraph_events_wanted").set(wanted.len() as f64);
+                    *self.shared.wanted.lock().expect("wanted lock") = wanted;
                 }
                 Command::Tick => self.status(),
             }

@@ -108,6 +108,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         store: Arc::clone(&store),
         verifying: Mutex::new(Default::default()),
         verdicts: Default::default(),
+        wanted: Mutex::new(Vec::new()),
     });
     let (driver_tx, driver_rx) = mpsc::channel::<Command>(COMMANDS_MAX);
     let settings = DriverSettings {

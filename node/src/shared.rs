@@ -20,4 +20,7 @@ pub struct Shared {
     pub verifying: Mutex<HashSet<EventId>>,
     /// Transaction signature checks of received events, done in the background.
     pub verdicts: VerdictCache,
+    /// Events this validator asks its peers for by id (see `crate::orphans`), at most
+    /// `gossip::auth::WANTED_MAX`; the driver sets them after each sync.
+    pub wanted: Mutex<Vec<EventId>>,
 }

@@ -104,7 +104,8 @@ async fn replays_bad_signatures_and_strangers_are_refused() {
 
     // A gossip peer whose key is not in the genesis is refused.
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[200; 32]);
-    let hello = votegraph_node::gossip::auth::sign_hello(&stranger, [0; 32], 0, 1, 1, vec![0; 4]);
+    let hello =
+        votegraph_node::gossip::auth::sign_hello(&stranger, [0; 32], 0, 1, 1, vec![0; 4], &[]);
     let channel = tonic::transport::Channel::from_shared(cluster.addresses[1].clone())
         .unwrap()
         .connect()

@@ -8,9 +8,13 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use votegraph_consensus::strict_signature::{self, SignedMessage};
+use votegraph_consensus::EventId;
 use votegraph_proto::gossip::v1::Hello;
 
 const DOMAIN: &[u8] = b"votegraph-sync-hello-v1\0";
+
+/// Most event ids one hello may ask for (`Hello.wanted`).
+pub const WANTED_MAX: usize = 64;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HelloError {
@@ -28,6 +32,10 @@ pub enum HelloError {
     Replayed(u32),
     #[error("hello lists {got} creators, the validator set has {expected}")]
     KnownLength { expected: usize, got: usize },
+    #[error("hello asks for {got} events, at most {WANTED_MAX} are allowed")]
+    TooManyWanted { got: usize },
+    #[error("hello asks for an event id of {got} bytes, ids have 32")]
+    WantedIdLength { got: usize },
 }
 
 fn signing_message(hello: &Hello) -> Vec<u8> {
@@ -41,6 +49,11 @@ fn signing_message(hello: &Hello) -> Vec<u8> {
     for k in &hello.known {
         m.extend_from_slice(&k.to_be_bytes());
     }
+    m.extend_from_slice(&(hello.wanted.len() as u32).to_be_bytes());
+    for id in &hello.wanted {
+        m.extend_from_slice(&(id.len() as u32).to_be_bytes());
+        m.extend_from_slice(id);
+    }
     m
 }
 
@@ -52,6 +65,7 @@ pub fn sign_hello(
     to_member: u32,
     timestamp_ms: u64,
     known: Vec<u64>,
+    wanted: &[EventId],
 ) -> Hello {
     let mut hello = Hello {
         genesis_hash: genesis_hash.to_vec().into(),
@@ -60,6 +74,7 @@ pub fn sign_hello(
         timestamp_ms,
         known,
         signature: Default::default(),
+        wanted: wanted.iter().map(|id| id.0.to_vec().into()).collect(),
     };
     hello.signature = key
         .sign(&signing_message(&hello))
@@ -112,6 +127,14 @@ impl HelloChecker {
                 got: hello.known.len(),
             });
         }
+        if hello.wanted.len() > WANTED_MAX {
+            return Err(HelloError::TooManyWanted {
+                got: hello.wanted.len(),
+            });
+        }
+        if let Some(id) = hello.wanted.iter().find(|id| id.len() != 32) {
+            return Err(HelloError::WantedIdLength { got: id.len() });
+        }
         let signature: [u8; 64] = hello.signature[..]
             .try_into()
             .map_err(|_| HelloError::BadSignature(hello.from_member))?;
@@ -160,13 +183,13 @@ mod tests {
     #[test]
     fn a_valid_hello_is_accepted_once() {
         let checker = checker_for(1);
-        let hello = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![1, 2, 3]);
+        let hello = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![1, 2, 3], &[]);
         checker.check(&hello, 5100, true).unwrap();
         assert_eq!(
             checker.check(&hello, 5100, true),
             Err(HelloError::Replayed(0))
         );
-        let newer = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![1, 2, 3]);
+        let newer = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![1, 2, 3], &[]);
         checker.check(&newer, 5100, true).unwrap();
     }
 
@@ -174,27 +197,27 @@ mod tests {
     fn forged_misaddressed_or_foreign_hellos_are_refused() {
         let checker = checker_for(1);
         let stranger = SigningKey::from_bytes(&[77; 32]);
-        let forged = sign_hello(&stranger, [9; 32], 0, 1, 5000, vec![0; 3]);
+        let forged = sign_hello(&stranger, [9; 32], 0, 1, 5000, vec![0; 3], &[]);
         assert_eq!(
             checker.check(&forged, 5000, true),
             Err(HelloError::BadSignature(0))
         );
-        let unknown = sign_hello(&stranger, [9; 32], 7, 1, 5000, vec![0; 3]);
+        let unknown = sign_hello(&stranger, [9; 32], 7, 1, 5000, vec![0; 3], &[]);
         assert_eq!(
             checker.check(&unknown, 5000, true),
             Err(HelloError::UnknownMember(7))
         );
-        let elsewhere = sign_hello(&keys()[0], [9; 32], 0, 2, 5000, vec![0; 3]);
+        let elsewhere = sign_hello(&keys()[0], [9; 32], 0, 2, 5000, vec![0; 3], &[]);
         assert!(matches!(
             checker.check(&elsewhere, 5000, true),
             Err(HelloError::WrongReceiver { .. })
         ));
-        let other_chain = sign_hello(&keys()[0], [8; 32], 0, 1, 5000, vec![0; 3]);
+        let other_chain = sign_hello(&keys()[0], [8; 32], 0, 1, 5000, vec![0; 3], &[]);
         assert_eq!(
             checker.check(&other_chain, 5000, true),
             Err(HelloError::WrongGenesis)
         );
-        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3]);
+        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[]);
         tampered.known[0] = 5;
         assert_eq!(
             checker.check(&tampered, 5000, true),
@@ -203,9 +226,37 @@ mod tests {
     }
 
     #[test]
+    fn the_wanted_ids_are_signed_and_bounded() {
+        let checker = checker_for(1);
+        let wanted = [EventId([3; 32])];
+        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &wanted);
+        tampered.wanted[0] = vec![4; 32].into();
+        assert_eq!(
+            checker.check(&tampered, 5000, true),
+            Err(HelloError::BadSignature(0))
+        );
+        let too_many = vec![EventId([3; 32]); WANTED_MAX + 1];
+        let greedy = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &too_many);
+        assert_eq!(
+            checker.check(&greedy, 5001, true),
+            Err(HelloError::TooManyWanted {
+                got: WANTED_MAX + 1
+            })
+        );
+        let mut short = sign_hello(&keys()[0], [9; 32], 0, 1, 5002, vec![0; 3], &[]);
+        short.wanted.push(vec![1; 31].into());
+        assert_eq!(
+            checker.check(&short, 5002, true),
+            Err(HelloError::WantedIdLength { got: 31 })
+        );
+        let fair = sign_hello(&keys()[0], [9; 32], 0, 1, 5003, vec![0; 3], &wanted);
+        checker.check(&fair, 5003, true).unwrap();
+    }
+
+    #[test]
     fn a_hello_from_a_distant_clock_is_refused() {
         let checker = checker_for(1);
-        let old = sign_hello(&keys()[0], [9; 32], 0, 1, 1000, vec![0; 3]);
+        let old = sign_hello(&keys()[0], [9; 32], 0, 1, 1000, vec![0; 3], &[]);
         assert!(matches!(
             checker.check(&old, 5000, true),
             Err(HelloError::ClockSkew { skew_ms: 4000, .. })

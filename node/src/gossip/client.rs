@@ -213,13 +213,10 @@ impl Gossiper {
                 answer.from_member, peer.id.0
             )));
         }
-        let missing = context
-            .events_for(&answer.known)
-            .await
-            .unwrap_or_else(|behind| {
-                debug!(peer = peer.id.0, %behind, "peer lacks events this node no longer holds");
-                Vec::new()
-            });
+        let missing = context.events_for(&answer).await.unwrap_or_else(|behind| {
+            debug!(peer = peer.id.0, %behind, "peer lacks events this node no longer holds");
+            Vec::new()
+        });
         let sent_events = missing.len() as u64;
         let limits = context.frame_limits();
         let sender = tokio::spawn(async move { send_events(&out, missing, limits).await });

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
-use votegraph_consensus::MemberId;
+use votegraph_consensus::{EventId, MemberId};
 use votegraph_proto::gossip::v1::Hello;
 
 pub struct GossipContext {
@@ -91,6 +91,7 @@ impl GossipContext {
             }
         };
         let known = self.shared.index.read().expect("index lock").known();
+        let wanted = self.shared.wanted.lock().expect("wanted lock").clone();
         sign_hello(
             &self.key,
             self.genesis_hash,
@@ -98,6 +99,7 @@ impl GossipContext {
             peer.0,
             timestamp,
             known,
+            &wanted,
         )
     }
 
@@ -112,12 +114,19 @@ impl GossipContext {
         Duration::from_millis(self.wan.delay_ms(from, to))
     }
 
-    /// What a peer that knows `known` lacks: from memory, or, when the peer is behind what
-    /// memory holds, from the ledger (oldest rounds first). `Behind` only when the ledger
-    /// cannot help either.
-    pub async fn events_for(self: &Arc<Self>, known: &[u64]) -> Result<Vec<Bytes>, Behind> {
+    /// What a peer whose hello says it knows `known` and lacks `wanted` needs: from memory,
+    /// or, when the peer is behind what memory holds, from the ledger (oldest rounds first).
+    /// `Behind` only when the ledger cannot help either.
+    pub async fn events_for(self: &Arc<Self>, hello: &Hello) -> Result<Vec<Bytes>, Behind> {
+        let known = &hello.known;
+        let wanted: Vec<EventId> = hello
+            .wanted
+            .iter()
+            .filter_map(|id| Some(EventId(id[..].try_into().ok()?)))
+            .collect();
         let from_memory = self.shared.index.read().expect("index lock").missing_for(
             known,
+            &wanted,
             self.settings.events_per_sync_max,
             self.settings.bytes_per_sync_max,
         );

@@ -4,9 +4,14 @@
 //! The driver adds events after they are durable and prunes those the engine forgot; sync
 //! handlers read it concurrently. A peer that lacks events older than what is held here is
 //! told exactly which it needs (it must catch up by state transfer).
+//!
+//! A sequence vector cannot describe a forked creator: a peer holding one branch at a sequence
+//! number lacks the other branch but claims that number. Such a peer asks for the events it
+//! lacks by id (`missing_for`'s `wanted`), and gets each with its recent self-ancestors, so a
+//! branch arrives whole however it forked.
 
 use bytes::Bytes;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use votegraph_consensus::{EventId, MemberId, Round, VerifiedEvent};
 
 #[derive(Clone)]
@@ -15,8 +20,13 @@ struct Entry {
     birth_round: Round,
     insertion: u64,
     id: EventId,
+    self_parent: Option<EventId>,
     bytes: Bytes,
 }
+
+/// Self-ancestors sent along with each wanted event: a branch of a forked creator that a peer
+/// lacks arrives this many events at a time.
+pub const WANTED_SELF_ANCESTORS_MAX: usize = 32;
 
 /// A peer needs events this node no longer holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,7 +42,8 @@ pub struct GossipIndex {
     next_insertion: u64,
     /// Per creator, the end of the unbroken run of sequence numbers held (survives pruning).
     known: Vec<u64>,
-    ids: HashSet<EventId>,
+    /// Every held event: its creator (index) and sequence number.
+    ids: HashMap<EventId, (usize, u64)>,
     events: usize,
     bytes: usize,
 }
@@ -43,7 +54,7 @@ impl GossipIndex {
             by_creator: vec![VecDeque::new(); members],
             next_insertion: 0,
             known: vec![0; members],
-            ids: HashSet::new(),
+            ids: HashMap::new(),
             events: 0,
             bytes: 0,
         }
@@ -57,10 +68,11 @@ impl GossipIndex {
             birth_round: event.birth_round(),
             insertion: self.next_insertion,
             id: event.id(),
+            self_parent: event.self_parent().map(|p| p.id),
             bytes: Bytes::from(event.encode()),
         };
         self.next_insertion += 1;
-        if !self.ids.insert(entry.id) {
+        if self.ids.insert(entry.id, (creator, entry.seq)).is_some() {
             return;
         }
         self.events += 1;
@@ -132,7 +144,7 @@ impl GossipIndex {
     }
 
     pub fn contains(&self, id: &EventId) -> bool {
-        self.ids.contains(id)
+        self.ids.contains_key(id)
     }
 
     pub fn len(&self) -> usize {
@@ -152,16 +164,21 @@ impl GossipIndex {
         self.by_creator.get(creator.index())?.back().map(|e| e.id)
     }
 
-    /// Events a peer that knows `known` lacks, parents first, at most `max` events and
-    /// `bytes_max` bytes (but at least one). A prefix of a topological order is closed under the
-    /// parents the peer lacks, so a cut batch is still insertable.
+    /// Events a peer that knows `known` lacks, and the `wanted` ones with their recent
+    /// self-ancestors, parents first, at most `max` events and `bytes_max` bytes (but at least
+    /// one). A prefix of a topological order is closed under the parents the peer lacks, so a
+    /// cut batch is still insertable.
     pub fn missing_for(
         &self,
         known: &[u64],
+        wanted: &[EventId],
         max: usize,
         bytes_max: usize,
     ) -> Result<Vec<Bytes>, Behind> {
         let mut picked: Vec<&Entry> = Vec::new();
+        for id in wanted {
+            self.push_self_chain(id, &mut picked);
+        }
         for (creator, chain) in self.by_creator.iter().enumerate() {
             let peer_next = known.get(creator).copied().unwrap_or(0);
             if peer_next >= self.known[creator] {
@@ -188,6 +205,7 @@ impl GossipIndex {
             picked.extend(chain.range(from..));
         }
         picked.sort_unstable_by_key(|e| e.insertion);
+        picked.dedup_by_key(|e| e.insertion);
         picked.truncate(max);
         let mut total = 0usize;
         let within_budget = picked.iter().take_while(|e| {
@@ -196,6 +214,28 @@ impl GossipIndex {
             first || total <= bytes_max
         });
         Ok(within_budget.map(|e| e.bytes.clone()).collect())
+    }
+
+    /// The held event `id` and up to [`WANTED_SELF_ANCESTORS_MAX`] of its self-ancestors.
+    fn push_self_chain<'a>(&'a self, id: &EventId, out: &mut Vec<&'a Entry>) {
+        let mut next = Some(*id);
+        for _ in 0..=WANTED_SELF_ANCESTORS_MAX {
+            let Some(entry) = next.and_then(|id| self.entry(&id)) else {
+                return;
+            };
+            out.push(entry);
+            next = entry.self_parent;
+        }
+    }
+
+    fn entry(&self, id: &EventId) -> Option<&Entry> {
+        let &(creator, seq) = self.ids.get(id)?;
+        let chain = &self.by_creator[creator];
+        let from = chain.partition_point(|e| e.seq < seq);
+        chain
+            .range(from..)
+            .take_while(|e| e.seq == seq)
+            .find(|e| e.id == *id)
     }
 
     /// Forgets events born before `birth_round` (the engine no longer holds them).
@@ -215,7 +255,9 @@ impl GossipIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use ed25519_dalek::SigningKey;
+    use std::collections::{HashMap, HashSet};
+    use votegraph_consensus::encoding::ParentRef;
     use votegraph_consensus::replay::signed_events;
     use votegraph_consensus::sim::{generate, GossipParams};
 
@@ -235,7 +277,7 @@ mod tests {
             }
         }
         let sent = full
-            .missing_for(&half.known(), usize::MAX, usize::MAX)
+            .missing_for(&half.known(), &[], usize::MAX, usize::MAX)
             .unwrap();
         assert_eq!(sent.len(), 100);
         let by_bytes: HashMap<Vec<u8>, &VerifiedEvent> =
@@ -255,9 +297,88 @@ mod tests {
             assert!(seen.insert(event.id()), "an event was sent twice");
         }
         assert!(full
-            .missing_for(&full.known(), usize::MAX, usize::MAX)
+            .missing_for(&full.known(), &[], usize::MAX, usize::MAX)
             .unwrap()
             .is_empty());
+    }
+
+    /// A second branch of `chain`'s creator: the same events a nanosecond later, each on the
+    /// branch's previous event.
+    fn fork_of(chain: &[&VerifiedEvent]) -> Vec<VerifiedEvent> {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let mut branch: Vec<VerifiedEvent> = Vec::new();
+        for event in chain {
+            let mut unsigned = event.unsigned().clone();
+            unsigned.timestamp_ns += 1;
+            if let Some(previous) = branch.last() {
+                unsigned.self_parent = Some(ParentRef {
+                    id: previous.id(),
+                    birth_round: previous.birth_round(),
+                });
+            }
+            branch.push(VerifiedEvent::sign(unsigned, &key));
+        }
+        branch
+    }
+
+    #[test]
+    fn a_forked_branch_the_vector_hides_is_sent_whole_when_its_tip_is_wanted() {
+        let all = events(4, 200);
+        let of_creator: Vec<&VerifiedEvent> =
+            all.iter().filter(|e| e.creator() == MemberId(0)).collect();
+        let branch = fork_of(&of_creator[10..20]);
+        let mut holder = GossipIndex::new(4);
+        let mut peer = GossipIndex::new(4);
+        for event in &all {
+            holder.add(event);
+            peer.add(event);
+        }
+        for event in &branch {
+            holder.add(event);
+        }
+        let branch_ids: Vec<Bytes> = branch.iter().map(|e| Bytes::from(e.encode())).collect();
+        let by_vector = holder
+            .missing_for(&peer.known(), &[], usize::MAX, usize::MAX)
+            .unwrap();
+        assert!(
+            by_vector.is_empty(),
+            "the peer's vector claims every sequence number of the branch"
+        );
+        let tip = branch.last().unwrap().id();
+        let asked = holder
+            .missing_for(&peer.known(), &[tip, tip], usize::MAX, usize::MAX)
+            .unwrap();
+        let sent_branch: Vec<&Bytes> = asked.iter().filter(|b| branch_ids.contains(b)).collect();
+        assert_eq!(
+            sent_branch,
+            branch_ids.iter().collect::<Vec<_>>(),
+            "the whole branch, parents first, once"
+        );
+        let unknown = EventId([7; 32]);
+        assert!(holder
+            .missing_for(&peer.known(), &[unknown], usize::MAX, usize::MAX)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_wanted_event_comes_with_a_bounded_number_of_self_ancestors() {
+        let all = events(2, 400);
+        let mut index = GossipIndex::new(2);
+        for event in &all {
+            index.add(event);
+        }
+        let last = all
+            .iter()
+            .rev()
+            .find(|e| e.creator() == MemberId(0))
+            .unwrap();
+        assert!(last.creator_seq() as usize > WANTED_SELF_ANCESTORS_MAX + 1);
+        let sent = index
+            .missing_for(&index.known(), &[last.id()], usize::MAX, usize::MAX)
+            .unwrap();
+        assert_eq!(sent.len(), WANTED_SELF_ANCESTORS_MAX + 1);
+        assert_eq!(sent.last().unwrap().as_ref(), &last.encode()[..]);
     }
 
     #[test]
@@ -311,7 +432,7 @@ mod tests {
         index.prune_born_before(5);
         assert!(index.len() < before);
         let error = index
-            .missing_for(&[0, 0, 0, 0], 10, usize::MAX)
+            .missing_for(&[0, 0, 0, 0], &[], 10, usize::MAX)
             .unwrap_err();
         assert_eq!(error.needed_seq, 0);
         assert!(error.oldest_held_seq > 0);

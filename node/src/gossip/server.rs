@@ -44,7 +44,7 @@ impl Gossip for GossipService {
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
         let peer = MemberId(hello.from_member);
         let missing = context
-            .events_for(&hello.known)
+            .events_for(&hello)
             .await
             .map_err(|behind| Status::failed_precondition(behind.to_string()))?;
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));

@@ -62,6 +62,7 @@ pub async fn gossip_as(
         0,
         now_ms,
         vec![u64::MAX; members],
+        &[],
     );
     let (out, frames) = tokio::sync::mpsc::channel(4);
     out.send(SyncFrame {
