@@ -238,7 +238,7 @@ impl Engine {
 
     /// Birth rounds below this are out of memory: such events are dropped on arrival and pruned.
     /// No event born at or above `ancient_below` has one of them within its horizon.
-    pub(crate) fn forgotten_below(&self) -> Round {
+    pub fn forgotten_below(&self) -> Round {
         self.last_decided
             .saturating_sub(2 * self.config.ancient_window_rounds)
     }

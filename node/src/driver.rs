@@ -87,6 +87,8 @@ pub struct Driver {
     unordered_with_transactions: HashSet<EventId>,
     /// Received events waiting for a parent.
     orphans: Orphans,
+    /// Missing parents asked for by id since the start, summed over this validator's syncs.
+    events_wanted_total: u64,
     /// Received events too old to matter (ancient): (creator, seq), for the gossip index.
     passed: Vec<(MemberId, u64)>,
     /// Which peers' new events this node has heard of: whether an empty event is worth
@@ -113,6 +115,7 @@ impl Driver {
             .collect();
         let unordered_with_transactions = unordered.iter().map(VerifiedEvent::id).collect();
         let advancement = Advancement::new(engine.members(), settings.me);
+        let members = engine.members().len();
         let snapshots = Snapshots::new(
             settings.snapshot_interval_rounds,
             settings.keep_full_history,
@@ -131,7 +134,8 @@ impl Driver {
             own_unordered: HashMap::new(),
             unordered_with_transactions,
             advancement,
-            orphans: Orphans::new(ORPHANS_MAX, ORPHAN_BYTES_MAX),
+            orphans: Orphans::new(members, ORPHANS_MAX, ORPHAN_BYTES_MAX),
+            events_wanted_total: 0,
             passed: Vec::new(),
         }
         .checking_in_background(unordered))
@@ -222,7 +226,9 @@ impl Driver {
                     let _ = reply.send(created);
                     self.orphans.sync_ended();
                     let wanted = self.orphans.wanted(WANTED_MAX);
-                    metrics::gauge!("votegraph_events_wanted").set(wanted.len() as f64);
+                    self.events_wanted_total += wanted.len() as u64;
+                    metrics::counter!("votegraph_events_wanted_total")
+                        .increment(wanted.len() as u64);
                     *self.shared.wanted.lock().expect("wanted lock") = wanted;
                 }
                 Command::Tick => self.status(),
@@ -726,6 +732,7 @@ impl Driver {
     }
 
     fn status(&mut self) {
+        self.orphans.drop_born_before(self.engine.forgotten_below());
         let stats = self.engine.stats();
         let pool = self.shared.pool.lock().expect("pool lock").len();
         let (index_events, index_bytes) = {
@@ -746,6 +753,8 @@ impl Driver {
             gossip_events = index_events,
             gossip_bytes = index_bytes,
             forks = stats.forks_seen,
+            orphans = self.orphans.len(),
+            events_wanted = self.events_wanted_total,
             "status"
         );
     }

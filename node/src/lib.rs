@@ -3,6 +3,7 @@
 //! local testnets, the cluster benchmark).
 
 pub mod advancement;
+pub mod asks;
 pub mod audit;
 pub mod bench;
 pub mod checkpoint;

@@ -1,23 +1,31 @@
 //! Verified events whose parents have not arrived yet. Two syncs running at once can deliver a
 //! child before its parent; keeping the child (instead of dropping it and verifying it again
-//! when it is re-sent) saves the scarcest resource, signature checks. Bounded: the oldest
-//! orphans go first.
+//! when it is re-sent) saves the scarcest resource, signature checks. Bounded per creator, so
+//! that a faulty validator flooding orphans evicts only its own: within a creator's share the
+//! oldest orphans go first.
 //!
 //! A parent still missing after several of this validator's syncs is not on its way: sequence
 //! vectors cannot deliver it (it is on a branch of a creator that forked, at a sequence number
-//! this validator holds another event for). Those parents are asked for by id (`wanted`).
+//! this validator holds another event for). Those parents are asked for by id (`wanted`, in
+//! the turns of `crate::asks`).
 
+use crate::asks::Asks;
 use std::collections::{HashMap, VecDeque};
-use votegraph_consensus::{EventId, VerifiedEvent};
-
-/// Syncs of this validator that end after an orphan arrived before its missing parents are
-/// asked for by id: time enough for a parent that sequence vectors deliver to come.
-pub const SYNCS_BEFORE_ASKING: u64 = 4;
+use votegraph_consensus::{EventId, Round, VerifiedEvent};
 
 struct Waiting {
-    /// The count of ended syncs when the first child began waiting.
+    /// The count of ended syncs when the parent went missing.
     since: u64,
     children: Vec<EventId>,
+}
+
+/// One creator's orphans: their arrival order (may hold ids already released: skipped when
+/// evicting, swept when it grows past twice the limit) and what they hold.
+#[derive(Default)]
+struct Share {
+    arrival: VecDeque<EventId>,
+    events: usize,
+    bytes: usize,
 }
 
 pub struct Orphans {
@@ -25,30 +33,27 @@ pub struct Orphans {
     waiting: HashMap<EventId, Waiting>,
     /// Each orphan with the parents it waits for.
     events: HashMap<EventId, (VerifiedEvent, Vec<EventId>)>,
-    /// Arrival order; may hold ids already released (skipped when evicting, compacted when it
-    /// grows past twice the limit).
-    arrival: VecDeque<EventId>,
-    events_max: usize,
-    bytes: usize,
-    bytes_max: usize,
+    shares: Vec<Share>,
+    events_per_creator_max: usize,
+    bytes_per_creator_max: usize,
     /// Syncs of this validator that have ended (the clock of `Waiting::since`).
     syncs_ended: u64,
-    /// Where the next `wanted` starts among the parents waited for, so that all are asked for
-    /// in turn.
-    wanted_cursor: usize,
+    asks: Asks,
 }
 
 impl Orphans {
-    pub fn new(events_max: usize, bytes_max: usize) -> Self {
+    /// At most `events_max` orphans and `bytes_max` bytes, in equal shares per creator.
+    pub fn new(members: usize, events_max: usize, bytes_max: usize) -> Self {
+        let members = members.max(1);
+        let events_per_creator_max = (events_max / members).max(1);
         Orphans {
             waiting: HashMap::new(),
             events: HashMap::new(),
-            arrival: VecDeque::new(),
-            events_max,
-            bytes: 0,
-            bytes_max,
+            shares: (0..members).map(|_| Share::default()).collect(),
+            events_per_creator_max,
+            bytes_per_creator_max: bytes_max / members,
             syncs_ended: 0,
-            wanted_cursor: 0,
+            asks: Asks::new(members, 2 * events_per_creator_max),
         }
     }
 
@@ -57,28 +62,12 @@ impl Orphans {
         self.syncs_ended += 1;
     }
 
-    /// Up to `max` parents that orphans have waited for through [`SYNCS_BEFORE_ASKING`] syncs
-    /// and that are not orphans themselves, a different selection on each call while more wait.
+    /// Up to `max` parents that have been missing through `asks::SYNCS_BEFORE_ASKING` syncs
+    /// and are not orphans themselves, in turn.
     pub fn wanted(&mut self, max: usize) -> Vec<EventId> {
-        let ended = self.syncs_ended;
-        let events = &self.events;
-        let candidates = || {
-            self.waiting
-                .iter()
-                .filter(move |(parent, w)| {
-                    w.since + SYNCS_BEFORE_ASKING <= ended && !events.contains_key(*parent)
-                })
-                .map(|(parent, _)| *parent)
-        };
-        let count = candidates().count();
-        if count == 0 {
-            return Vec::new();
-        }
-        let start = self.wanted_cursor % count;
-        let picked = candidates().skip(start).chain(candidates().take(start));
-        let wanted = picked.take(max).collect();
-        self.wanted_cursor = start + max;
-        wanted
+        let (waiting, events) = (&self.waiting, &self.events);
+        let still_missing = |p: &EventId| waiting.contains_key(p) && !events.contains_key(p);
+        self.asks.next(max, self.syncs_ended, still_missing)
     }
 
     fn size(event: &VerifiedEvent) -> usize {
@@ -97,35 +86,57 @@ impl Orphans {
         self.events.is_empty()
     }
 
-    /// Keeps `event` until one of `missing` arrives.
+    /// Keeps `event` until one of `missing` arrives. An event that other orphans were waiting
+    /// for passes on how long it was missing: its own missing parents are asked for as soon.
     pub fn keep(&mut self, event: VerifiedEvent, missing: &[EventId]) {
         let id = event.id();
-        if self.events.contains_key(&id) {
+        let creator = event.creator().index();
+        if self.events.contains_key(&id) || creator >= self.shares.len() {
             return;
         }
         let size = Self::size(&event);
-        while self.events.len() >= self.events_max
-            || (!self.events.is_empty() && self.bytes + size > self.bytes_max)
-        {
-            let Some(oldest) = self.arrival.pop_front() else {
-                break;
-            };
-            self.evict(&oldest);
-        }
-        let since = self.syncs_ended;
+        self.make_room(creator, size);
+        let since = self.waiting.get(&id).map_or(self.syncs_ended, |w| w.since);
         for parent in missing {
-            let waiting = self.waiting.entry(*parent).or_insert_with(|| Waiting {
+            let new = !self.waiting.contains_key(parent);
+            let waiting = self.waiting.entry(*parent).or_insert(Waiting {
                 since,
                 children: Vec::new(),
             });
             waiting.children.push(id);
+            if new {
+                let (waiting, events) = (&self.waiting, &self.events);
+                let still_missing =
+                    |p: &EventId| waiting.contains_key(p) && !events.contains_key(p);
+                let now = self.syncs_ended;
+                self.asks
+                    .missing(creator, *parent, since, now, still_missing);
+            }
         }
-        self.bytes += size;
         self.events.insert(id, (event, missing.to_vec()));
-        self.arrival.push_back(id);
-        if self.arrival.len() > 2 * self.events_max {
+        let share = &mut self.shares[creator];
+        share.events += 1;
+        share.bytes += size;
+        share.arrival.push_back(id);
+        if share.arrival.len() > 2 * self.events_per_creator_max {
             let events = &self.events;
-            self.arrival.retain(|id| events.contains_key(id));
+            share.arrival.retain(|id| events.contains_key(id));
+        }
+    }
+
+    /// Evicts `creator`'s oldest orphans until one more of `size` bytes fits its share.
+    fn make_room(&mut self, creator: usize, size: usize) {
+        loop {
+            let share = &self.shares[creator];
+            let full = share.events >= self.events_per_creator_max
+                || (share.events > 0 && share.bytes + size > self.bytes_per_creator_max);
+            if !full {
+                return;
+            }
+            let Some(oldest) = self.shares[creator].arrival.pop_front() else {
+                return;
+            };
+            self.evict(&oldest);
         }
     }
 
@@ -133,9 +144,29 @@ impl Orphans {
         let Some((event, parents)) = self.events.remove(id) else {
             return;
         };
-        self.bytes -= Self::size(&event);
+        self.forget(&event);
         for parent in parents {
             self.forget_child(&parent, id);
+        }
+    }
+
+    fn forget(&mut self, event: &VerifiedEvent) {
+        let share = &mut self.shares[event.creator().index()];
+        share.events -= 1;
+        share.bytes -= Self::size(event);
+    }
+
+    /// Drops orphans born before `birth_round`: their missing parents are out of the engine's
+    /// memory, so they no longer wait for them (a peer sends them again if they still matter).
+    pub fn drop_born_before(&mut self, birth_round: Round) {
+        let old: Vec<EventId> = self
+            .events
+            .iter()
+            .filter(|(_, (event, _))| event.birth_round() < birth_round)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in old {
+            self.evict(&id);
         }
     }
 
@@ -148,7 +179,7 @@ impl Orphans {
         let mut released = Vec::new();
         for child in waiting.children {
             if let Some((event, parents)) = self.events.remove(&child) {
-                self.bytes -= Self::size(&event);
+                self.forget(&event);
                 for other in parents.iter().filter(|p| *p != parent) {
                     self.forget_child(other, &child);
                 }
@@ -176,40 +207,61 @@ impl Orphans {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::asks::SYNCS_BEFORE_ASKING;
     use votegraph_consensus::replay::signed_events;
     use votegraph_consensus::sim::{generate, GossipParams};
+    use votegraph_consensus::MemberId;
+
+    fn events(seed: u64) -> Vec<VerifiedEvent> {
+        signed_events(&generate(&GossipParams::new(3, 60, seed))).unwrap()
+    }
+
+    fn of(events: &[VerifiedEvent], creator: u32) -> Vec<VerifiedEvent> {
+        let mine = events.iter().filter(|e| e.creator() == MemberId(creator));
+        mine.cloned().collect()
+    }
+
+    fn end_syncs(orphans: &mut Orphans, count: u64) {
+        for _ in 0..count {
+            orphans.sync_ended();
+        }
+    }
 
     #[test]
-    fn an_orphan_is_released_by_its_parent_and_the_oldest_go_first_when_full() {
-        let events = signed_events(&generate(&GossipParams::new(3, 10, 1))).unwrap();
-        let mut orphans = Orphans::new(2, usize::MAX);
-        let parent = events[0].id();
-        orphans.keep(events[1].clone(), &[parent]);
-        orphans.keep(events[2].clone(), &[parent]);
-        orphans.keep(events[3].clone(), &[events[2].id()]);
-        assert_eq!(orphans.len(), 2, "the limit holds");
+    fn an_orphan_is_released_by_its_parent_and_a_full_share_drops_its_own_oldest() {
+        let all = events(1);
+        let (flooder, honest) = (of(&all, 0), of(&all, 1));
+        let mut orphans = Orphans::new(3, 6, usize::MAX);
+        let parent = EventId([1; 32]);
+        orphans.keep(honest[0].clone(), &[parent]);
+        for event in &flooder[..5] {
+            orphans.keep(event.clone(), &[EventId([2; 32])]);
+        }
+        assert_eq!(
+            orphans.len(),
+            3,
+            "two per creator: the flooder keeps its newest two"
+        );
         let released = orphans.released_by(&parent);
-        assert_eq!(released.len(), 1, "the oldest orphan was dropped");
-        assert_eq!(released[0].id(), events[2].id());
-        assert!(orphans.released_by(&parent).is_empty());
         assert_eq!(
-            orphans.waited_for(),
+            released.len(),
             1,
-            "only the kept orphan's parent is waited for"
+            "another creator's flood did not evict it"
         );
-        orphans.released_by(&events[2].id());
-        assert_eq!(
-            orphans.waited_for(),
-            0,
-            "evicted and released orphans leave no trace"
-        );
+        assert_eq!(released[0].id(), honest[0].id());
+        assert!(orphans.released_by(&parent).is_empty());
+        let flooded = orphans.released_by(&EventId([2; 32]));
+        let ids: Vec<EventId> = flooded.iter().map(|e| e.id()).collect();
+        assert_eq!(ids, vec![flooder[3].id(), flooder[4].id()]);
+        assert_eq!(orphans.waited_for(), 0, "released orphans leave no trace");
+        assert!(orphans.is_empty());
     }
 
     #[test]
     fn a_parent_missing_through_several_syncs_is_wanted_unless_it_is_an_orphan_itself() {
-        let events = signed_events(&generate(&GossipParams::new(3, 10, 1))).unwrap();
-        let mut orphans = Orphans::new(100, usize::MAX);
-        let (lost, child, grandchild) = (events[0].id(), &events[1], &events[2]);
+        let all = events(1);
+        let mut orphans = Orphans::new(3, 300, usize::MAX);
+        let (lost, child, grandchild) = (all[0].id(), &all[1], &all[2]);
         orphans.keep(child.clone(), &[lost]);
         orphans.keep(grandchild.clone(), &[child.id()]);
         for _ in 1..SYNCS_BEFORE_ASKING {
@@ -229,18 +281,32 @@ mod tests {
     }
 
     #[test]
+    fn a_wanted_parent_that_arrives_an_orphan_has_its_own_parent_asked_for_at_once() {
+        let all = events(3);
+        let mine = of(&all, 0);
+        let mut orphans = Orphans::new(3, 300, usize::MAX);
+        orphans.keep(mine[2].clone(), &[mine[1].id()]);
+        end_syncs(&mut orphans, SYNCS_BEFORE_ASKING);
+        assert_eq!(orphans.wanted(8), vec![mine[1].id()]);
+        orphans.keep(mine[1].clone(), &[mine[0].id()]);
+        assert_eq!(
+            orphans.wanted(8),
+            vec![mine[0].id()],
+            "a branch fetched by id is not slowed down at each step"
+        );
+    }
+
+    #[test]
     fn every_wanted_parent_is_asked_for_in_turn() {
-        let events = signed_events(&generate(&GossipParams::new(3, 20, 2))).unwrap();
-        let mut orphans = Orphans::new(100, usize::MAX);
+        let all = events(2);
+        let mut orphans = Orphans::new(3, 300, usize::MAX);
         let lost: Vec<EventId> = (0..5).map(|i| EventId([i; 32])).collect();
-        for (event, parent) in events.iter().zip(&lost) {
+        for (event, parent) in all.iter().zip(&lost) {
             orphans.keep(event.clone(), &[*parent]);
         }
-        for _ in 0..SYNCS_BEFORE_ASKING {
-            orphans.sync_ended();
-        }
+        end_syncs(&mut orphans, SYNCS_BEFORE_ASKING);
         let mut asked = std::collections::HashSet::new();
-        for _ in 0..3 {
+        for _ in 0..10 {
             let wanted = orphans.wanted(2);
             assert_eq!(wanted.len(), 2);
             asked.extend(wanted);
@@ -250,5 +316,20 @@ mod tests {
             lost.len(),
             "no parent is starved by the others"
         );
+    }
+
+    #[test]
+    fn orphans_born_before_the_engines_memory_are_dropped() {
+        let all = events(4);
+        let mut orphans = Orphans::new(3, 300, usize::MAX);
+        for event in &all[1..] {
+            orphans.keep(event.clone(), &[EventId([9; 32])]);
+        }
+        let newest = all.iter().map(|e| e.birth_round()).max().unwrap();
+        assert!(newest > 1, "the simulation spans several birth rounds");
+        orphans.drop_born_before(newest);
+        assert!(orphans.len() < all.len() - 1);
+        let kept = orphans.released_by(&EventId([9; 32]));
+        assert!(kept.iter().all(|e| e.birth_round() >= newest));
     }
 }

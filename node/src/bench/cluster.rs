@@ -272,7 +272,7 @@ impl Drop for Cluster {
 /// A base port with `count` consecutive free ports after it: a free run of `count` loopback ports below Linux's ephemeral range (32768 and up by
 /// default), where the kernel's own choice of a client connection's port cannot take one
 /// between this check and the validator's bind.
-fn free_ports(count: usize) -> Result<u16, ClusterError> {
+pub fn free_ports(count: usize) -> Result<u16, ClusterError> {
     const FIRST: u16 = 20_000;
     const END: u16 = 32_768;
     let seed = std::process::id() as u64 ^ Instant::now().elapsed().as_nanos() as u64;

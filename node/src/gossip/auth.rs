@@ -2,7 +2,8 @@
 //! validator key, naming the genesis, sender, receiver, time and what the sender knows. A
 //! receiver refuses an unknown sender, a wrong genesis or receiver, a bad signature, a clock
 //! too far off, and a hello not newer than the last one it accepted from that sender (so a
-//! captured hello cannot be replayed).
+//! captured hello cannot be replayed). The signature also covers the ids of events the sender
+//! asks for (`Hello.wanted`).
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use std::collections::HashMap;
@@ -48,6 +49,11 @@ fn signing_message(hello: &Hello) -> Vec<u8> {
     m.extend_from_slice(&(hello.known.len() as u32).to_be_bytes());
     for k in &hello.known {
         m.extend_from_slice(&k.to_be_bytes());
+    }
+    // Without wanted ids the message is the one validators before `wanted` signed, so both
+    // still understand each other's hellos.
+    if hello.wanted.is_empty() {
+        return m;
     }
     m.extend_from_slice(&(hello.wanted.len() as u32).to_be_bytes());
     for id in &hello.wanted {

@@ -90,8 +90,13 @@ impl GossipContext {
                 Err(actual) => last = actual,
             }
         };
-        let known = self.shared.index.read().expect("index lock").known();
-        let wanted = self.shared.wanted.lock().expect("wanted lock").clone();
+        let (known, wanted) = {
+            let index = self.shared.index.read().expect("index lock");
+            let wanted = self.shared.wanted.lock().expect("wanted lock");
+            // One may have arrived since the driver chose them.
+            let still_missing = wanted.iter().filter(|id| !index.contains(id));
+            (index.known(), still_missing.copied().collect::<Vec<_>>())
+        };
         sign_hello(
             &self.key,
             self.genesis_hash,
