@@ -12,9 +12,12 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use votegraph_node::audit::export::export;
+use votegraph_node::audit::verify::{verify, VerifyOptions};
 use votegraph_node::bench::cluster::{free_ports, Cluster};
 use votegraph_node::genesis::Genesis;
 use votegraph_node::testnet;
+use votegraph_storage::{RocksConfig, RocksStore};
 
 mod common;
 
@@ -211,4 +214,24 @@ async fn a_validator_run_twice_forks_and_the_honest_validators_finalize_on() {
         assert_finalize_alike(&cluster, &HONEST, voter).await;
     }
     cluster.stop_all();
+
+    // Each honest validator's ledger passes an audit that lists validator 3's forks.
+    let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
+    let options = VerifyOptions {
+        trusted_genesis_hash: Some(genesis.hash()),
+        progress: false,
+    };
+    for node in HONEST {
+        let data = testnet::validator_dir(&net, node).join("data");
+        let store = RocksStore::open_read_only(&data, &RocksConfig::default()).unwrap();
+        let mut exported = Vec::new();
+        export(&store, None, &mut exported).unwrap();
+        let report = verify(&exported[..], &options)
+            .unwrap_or_else(|e| panic!("validator {node}'s ledger fails its audit: {e}"));
+        assert!(!report.equivocations.is_empty(), "validator {node}");
+        assert!(report
+            .equivocations
+            .iter()
+            .all(|q| q.creator == TWINNED as u32));
+    }
 }

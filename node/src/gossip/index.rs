@@ -167,7 +167,8 @@ impl GossipIndex {
     /// Events a peer that knows `known` lacks, and the `wanted` ones with their recent
     /// self-ancestors, parents first, at most `max` events and `bytes_max` bytes (but at least
     /// one). A prefix of a topological order is closed under the parents the peer lacks, so a
-    /// cut batch is still insertable.
+    /// cut batch is still insertable; only the oldest of a wanted run may lack its own parent
+    /// at the peer, which then asks for that next.
     pub fn missing_for(
         &self,
         known: &[u64],
