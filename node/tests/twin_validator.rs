@@ -189,7 +189,7 @@ async fn a_validator_run_twice_forks_and_the_honest_validators_finalize_on() {
     while forks_logged_anywhere(&net) == 0 {
         assert!(
             Instant::now() < deadline && voter < 200,
-            "validator 3 never forked"
+            "no validator holds both events of a fork of validator 3"
         );
         submit_to_both_copies(&cluster, &twin_address, voter).await;
         assert_finalize_alike(&cluster, &HONEST, voter).await;
