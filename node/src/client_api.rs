@@ -23,8 +23,12 @@ use votegraph_storage::Store;
 
 /// Most transaction ids one WatchFinalized call may name.
 pub const WATCH_IDS_MAX: usize = 10_000;
-/// Finalized batches buffered per watcher before it counts as too slow.
+/// Finality messages buffered per watcher before it counts as too slow.
 const WATCH_BUFFER: usize = 256;
+/// Most transactions in one finality message: a round of a busy cluster finalizes tens of
+/// thousands at once, and one message of them all would pass gRPC's 4 MiB default that
+/// clients decode (about 200 bytes each with the reason in words).
+pub const FINALITY_MESSAGE_TRANSACTIONS_MAX: usize = 1024;
 /// Most submissions of one stream admitted together (see `admit_all`).
 const SUBMIT_BATCH_MAX: usize = 64;
 
@@ -339,12 +343,8 @@ impl Transactions for TransactionService {
             already.push(to_wire(f));
         }
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        if !already.is_empty() {
-            let _ = tx
-                .send(Ok(pb::FinalizedBatch {
-                    transactions: already,
-                }))
-                .await;
+        for message in finality_messages(already) {
+            let _ = tx.send(Ok(message)).await;
         }
         let all = request.all;
         if all || !wanted.is_empty() {
@@ -428,8 +428,7 @@ async fn forward_finality(
             .filter(|f| all || wanted.remove(&f.tx_id))
             .map(to_wire)
             .collect();
-        if !transactions.is_empty() {
-            let message = pb::FinalizedBatch { transactions };
+        for message in finality_messages(transactions) {
             if tx.try_send(Ok(message)).is_err() {
                 let status = Status::resource_exhausted("watcher too slow; watch again");
                 let _ = tx.send(Err(status)).await;
@@ -440,6 +439,21 @@ async fn forward_finality(
             return;
         }
     }
+}
+
+/// `transactions` as finality messages of at most [`FINALITY_MESSAGE_TRANSACTIONS_MAX`] each,
+/// in order; none for none.
+fn finality_messages(transactions: Vec<pb::FinalizedTransaction>) -> Vec<pb::FinalizedBatch> {
+    let mut messages = Vec::new();
+    let mut rest = transactions.into_iter().peekable();
+    while rest.peek().is_some() {
+        let transactions = rest
+            .by_ref()
+            .take(FINALITY_MESSAGE_TRANSACTIONS_MAX)
+            .collect();
+        messages.push(pb::FinalizedBatch { transactions });
+    }
+    messages
 }
 
 /// One of the bounded number of watcher slots, released on drop.
@@ -461,5 +475,44 @@ impl WatcherSlot {
 impl Drop for WatcherSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    fn finalized(index: u64) -> pb::FinalizedTransaction {
+        pb::FinalizedTransaction {
+            tx_id: vec![7; 32].into(),
+            index,
+            chain_hash: vec![8; 32].into(),
+            event_id: vec![9; 32].into(),
+            reject_reason: "payload_not_a_command".into(),
+            detail: "x".repeat(300),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_large_finality_batch_goes_out_in_bounded_messages_in_order() {
+        let count = 2 * FINALITY_MESSAGE_TRANSACTIONS_MAX + 1;
+        let messages = finality_messages((0..count as u64).map(finalized).collect());
+        let sizes: Vec<usize> = messages.iter().map(|m| m.transactions.len()).collect();
+        let max = FINALITY_MESSAGE_TRANSACTIONS_MAX;
+        assert_eq!(sizes, vec![max, max, 1]);
+        let indexes: Vec<u64> = messages
+            .iter()
+            .flat_map(|m| m.transactions.iter().map(|t| t.index))
+            .collect();
+        assert_eq!(indexes, (0..count as u64).collect::<Vec<_>>());
+        let bytes_max = messages.iter().map(Message::encoded_len).max().unwrap();
+        assert!(bytes_max < 4 << 20, "{bytes_max} bytes in one message");
+    }
+
+    #[test]
+    fn no_finality_means_no_message() {
+        assert!(finality_messages(Vec::new()).is_empty());
     }
 }

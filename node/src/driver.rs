@@ -147,7 +147,7 @@ impl Driver {
         self
     }
 
-    /// Checks the transaction signatures of `events` on rayon's pool, off the path of
+    /// Checks the transaction signatures of `events` on their own pool, off the path of
     /// consensus; the commit that applies them takes the verdicts (or waits for them). A peer's
     /// transactions that verify are then marked in flight in the pool (a forgery marks
     /// nothing, so it cannot hold the real transaction off).
@@ -161,7 +161,7 @@ impl Driver {
         let chain = self.settings.chain;
         let payload_bytes_max = self.settings.payload_bytes_max;
         let me = self.settings.me;
-        rayon::spawn(move || {
+        verdicts::spawn(move || {
             let found = verdicts::check(&events, &chain, payload_bytes_max);
             {
                 let mut pool = shared.pool.lock().expect("pool lock");

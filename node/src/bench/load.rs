@@ -35,6 +35,9 @@ pub struct LoadResult {
     pub refused_other: u64,
     /// (final at, tx id) for applied transactions as the watched validator reported them.
     pub finalized: Vec<(Instant, TxId)>,
+    /// Why the finality watch ended before the drain did; the figures then miss what was
+    /// finalized after it.
+    pub watch_error: Option<String>,
 }
 
 /// Signs `count` ballots of `payload_bytes` in parallel.
@@ -80,7 +83,12 @@ pub async fn drive(
         .into_inner();
     let (final_tx, mut final_rx) = mpsc::unbounded_channel::<(Instant, TxId)>();
     let watcher = tokio::spawn(async move {
-        while let Ok(Some(batch)) = updates.message().await {
+        loop {
+            let batch = match updates.message().await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => return Some("the validator closed the stream".to_string()),
+                Err(status) => return Some(status.to_string()),
+            };
             let now = Instant::now();
             for f in batch.transactions.iter().filter(|f| !f.duplicate) {
                 if let Ok(id) = <[u8; 32]>::try_from(f.tx_id.as_ref()) {
@@ -130,7 +138,13 @@ pub async fn drive(
             _ => break,
         }
     }
-    watcher.abort();
+    let watch_error = match watcher.is_finished() {
+        true => watcher.await.unwrap_or_default(),
+        false => {
+            watcher.abort();
+            None
+        }
+    };
     Ok(LoadResult {
         started,
         submitted,
@@ -138,6 +152,7 @@ pub async fn drive(
         refused_pool_full: counts[1],
         refused_other: counts[2],
         finalized,
+        watch_error,
     })
 }
 

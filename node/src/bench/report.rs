@@ -56,6 +56,8 @@ pub struct BenchReport {
     pub finalized: u64,
     /// Transactions finalized per second after the warmup, until the load stopped.
     pub finalized_per_s: f64,
+    /// Set when the finality watch ended early: the figures are then incomplete.
+    pub watch_error: Option<String>,
     /// Submit → final, for transactions submitted after the warmup, in milliseconds.
     pub latency_ms: Percentiles,
     /// Rate at which signature verification alone saturates the machine: every validator
@@ -179,6 +181,12 @@ pub fn render_table(r: &BenchReport) -> String {
         format!("{} / {}", r.refused_pool_full, r.refused_other),
     );
     line("finalized", format!("{}", r.finalized));
+    if let Some(e) = &r.watch_error {
+        line(
+            "finality watch ended early",
+            format!("{e} (figures incomplete)"),
+        );
+    }
     line(
         "finalized tx/s (after warmup)",
         format!("{:.0}", r.finalized_per_s),

@@ -141,6 +141,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         refused_other: result.refused_other,
         finalized: figures.finalized,
         finalized_per_s: figures.finalized_per_s,
+        watch_error: result.watch_error.clone(),
         latency_ms: figures.latency_ms,
         verification_ceiling_tx_per_s: ceiling,
         nodes,
