@@ -245,7 +245,8 @@ impl Engine {
 
     /// Inserts a verified event, computing its round, witness status, the fame votes it casts
     /// and any order that follows. Events must arrive parents first; unknown parents are
-    /// reported as [`InsertRejection::MissingParents`].
+    /// reported as [`InsertRejection::MissingParents`], also for an event born ahead of the
+    /// node's round (buffered only once its parents are held).
     pub fn insert(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
         let id = event.id();
         if self.by_id.contains_key(&id) || self.future_ids.contains(&id) {
@@ -269,11 +270,33 @@ impl Engine {
             });
         }
         if event.birth_round() > next_round {
+            let missing = self.parents_unheld(&event);
+            if !missing.is_empty() {
+                return Err(InsertError {
+                    event: Box::new(event),
+                    reason: InsertRejection::MissingParents(missing),
+                });
+            }
             return self.buffer_future(event);
         }
         let outcome = self.insert_now(event)?;
         self.release_future();
         Ok(outcome)
+    }
+
+    /// Parents of a future event held neither in the DAG nor in the future buffer, and not
+    /// excused (beyond its horizon, or forgotten here). Reported at once rather than found at
+    /// release: a parent that sequence vectors cannot name (the other branch of a fork) is
+    /// then asked for by id, where a buffered child would wait for a round that needs it.
+    fn parents_unheld(&self, event: &VerifiedEvent) -> Vec<EventId> {
+        [event.self_parent(), event.other_parent()]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.birth_round + self.config.ancient_window_rounds >= event.birth_round())
+            .filter(|p| p.birth_round >= self.forgotten_below())
+            .filter(|p| !self.by_id.contains_key(&p.id) && !self.future_ids.contains(&p.id))
+            .map(|p| p.id)
+            .collect()
     }
 
     fn buffer_future(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
@@ -299,8 +322,8 @@ impl Engine {
     }
 
     /// Inserts buffered events whose birth round the node has reached, oldest birth round first;
-    /// within one birth round parents go before children (buffered events were not checked for
-    /// parents, and may have arrived in any order).
+    /// within one birth round parents go before children (each parent was held when its child
+    /// was buffered).
     fn release_future(&mut self) {
         loop {
             let ready = match self.future.first_key_value() {
