@@ -8,7 +8,8 @@ use crate::store::Store;
 use ed25519_dalek::SigningKey;
 use votegraph_consensus::event::parents_first;
 use votegraph_consensus::{
-    Engine, EngineConfig, MemberId, MemberSet, Output, UncheckedEvent, VerifiedEvent,
+    Engine, EngineConfig, InsertRejection, MemberId, MemberSet, Output, UncheckedEvent,
+    VerifiedEvent,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -159,12 +160,18 @@ fn replay_into(
     events.sort_by_key(|e| e.birth_round());
     for event in parents_first(events) {
         let id = event.id();
-        engine
-            .insert(event)
-            .map_err(|e| RecoveryError::InvalidEvent {
-                id: id.to_hex(),
-                detail: e.reason.to_string(),
-            })?;
+        match engine.insert(event) {
+            Ok(_) => {}
+            // Stored by a validator built before the engine checked the parents of an event
+            // born ahead: it was buffered, and would have been refused at its release.
+            Err(e) if matches!(e.reason, InsertRejection::MissingParents(_)) => {}
+            Err(e) => {
+                return Err(RecoveryError::InvalidEvent {
+                    id: id.to_hex(),
+                    detail: e.reason.to_string(),
+                })
+            }
+        }
         for output in engine.drain_outputs() {
             if let Output::Ordered(o) = output {
                 if o.order < head.next_order_index {

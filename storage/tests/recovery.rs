@@ -159,6 +159,47 @@ fn rebuilding_from_stored_events_reproduces_the_stored_order() {
     );
 }
 
+/// A validator built before the engine checked the parents of events born ahead buffered
+/// such an event and stored it; if it crashed before its parents came, the ledger holds an
+/// event whose parent it lacks. The restart leaves it out, as its release would have.
+#[test]
+fn a_stored_event_born_ahead_without_its_parent_is_left_out_at_a_restart() {
+    use votegraph_consensus::encoding::{ParentRef, UnsignedEvent};
+    use votegraph_consensus::{EventId, MemberId, VerifiedEvent};
+    let store = MemStore::new();
+    let live = run_validator(&store, 800);
+    let unsigned = UnsignedEvent {
+        creator: MemberId(2),
+        creator_seq: 10_000,
+        birth_round: live.last_decided_round() + 3,
+        timestamp_ns: u64::MAX / 2,
+        self_parent: Some(ParentRef {
+            id: EventId([7; 32]),
+            birth_round: live.last_decided_round() + 2,
+        }),
+        other_parent: None,
+        transactions: vec![],
+    };
+    let orphan = VerifiedEvent::sign(
+        unsigned,
+        &votegraph_consensus::test_keys::signing_key_for("m2"),
+    );
+    let mut batch = Batch::new();
+    batch.put_event(
+        orphan.id(),
+        orphan.creator(),
+        orphan.creator_seq(),
+        orphan.to_unchecked().encode(),
+    );
+    store.write(batch).unwrap();
+    let recovered = rebuild_engine(&store, EngineConfig::default(), member_set(4), None).unwrap();
+    assert!(!recovered.engine.contains(&orphan.id()));
+    assert_eq!(
+        recovered.engine.stats().events_ordered,
+        live.stats().events_ordered
+    );
+}
+
 #[test]
 fn a_stored_order_that_disagrees_with_the_events_is_refused_at_the_first_difference() {
     // Swap the event ids of order records 40 and 41, resealing them with valid checksums.
