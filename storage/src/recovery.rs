@@ -160,11 +160,12 @@ fn replay_into(
     events.sort_by_key(|e| e.birth_round());
     for event in parents_first(events) {
         let id = event.id();
+        let born_ahead = event.birth_round() > engine.last_decided_round() + 1;
         match engine.insert(event) {
             Ok(_) => {}
             // Stored by a validator built before the engine checked the parents of an event
             // born ahead: it was buffered, and would have been refused at its release.
-            Err(e) if matches!(e.reason, InsertRejection::MissingParents(_)) => {}
+            Err(e) if born_ahead && matches!(e.reason, InsertRejection::MissingParents(_)) => {}
             Err(e) => {
                 return Err(RecoveryError::InvalidEvent {
                     id: id.to_hex(),
