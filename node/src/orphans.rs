@@ -28,11 +28,22 @@ struct Share {
     bytes: usize,
 }
 
+type Held = HashMap<EventId, (VerifiedEvent, Vec<EventId>)>;
+
+/// Whether a parent is still worth asking for: orphans wait for it, and it has not arrived
+/// (as an orphan itself). Borrows the two maps alone, beside a mutable borrow of the asks.
+fn still_missing<'a>(
+    waiting: &'a HashMap<EventId, Waiting>,
+    events: &'a Held,
+) -> impl Fn(&EventId) -> bool + 'a {
+    move |p| waiting.contains_key(p) && !events.contains_key(p)
+}
+
 pub struct Orphans {
     /// Missing parent -> events waiting for it.
     waiting: HashMap<EventId, Waiting>,
     /// Each orphan with the parents it waits for.
-    events: HashMap<EventId, (VerifiedEvent, Vec<EventId>)>,
+    events: Held,
     shares: Vec<Share>,
     events_per_creator_max: usize,
     bytes_per_creator_max: usize,
@@ -65,8 +76,7 @@ impl Orphans {
     /// Up to `max` parents that have been missing through `asks::SYNCS_BEFORE_ASKING` syncs
     /// and are not orphans themselves, in turn.
     pub fn wanted(&mut self, max: usize) -> Vec<EventId> {
-        let (waiting, events) = (&self.waiting, &self.events);
-        let still_missing = |p: &EventId| waiting.contains_key(p) && !events.contains_key(p);
+        let still_missing = still_missing(&self.waiting, &self.events);
         self.asks.next(max, self.syncs_ended, still_missing)
     }
 
@@ -105,9 +115,7 @@ impl Orphans {
             });
             waiting.children.push(id);
             if new {
-                let (waiting, events) = (&self.waiting, &self.events);
-                let still_missing =
-                    |p: &EventId| waiting.contains_key(p) && !events.contains_key(p);
+                let still_missing = still_missing(&self.waiting, &self.events);
                 let now = self.syncs_ended;
                 self.asks
                     .missing(creator, *parent, since, now, still_missing);
