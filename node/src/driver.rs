@@ -10,6 +10,7 @@
 
 use crate::advancement::Advancement;
 use crate::checkpoint::{self, Checkpointer, RoundActivity};
+use crate::evidence::{self, EvidenceKeeper, Verdict, PROOFS_PER_CREATOR_MAX};
 use crate::finality::{self, Finalized, TxOutcome};
 use crate::gossip::auth::WANTED_MAX;
 use crate::ledger_state::{split_writes, LedgerState};
@@ -32,7 +33,7 @@ use votegraph_gateway::governance::overlay::Overlay;
 use votegraph_gateway::governance::reason::Rejection;
 use votegraph_gateway::governance::{Applied, Governance, TxContext};
 use votegraph_gateway::{verify_encoded_each, ChainId, Envelope, TxId};
-use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, StateRow, Store};
+use votegraph_storage::{round_batch, Batch, LedgerHead, RoundCommit, Store};
 
 /// Most commands waiting for the driver; senders wait when it is full (backpressure).
 pub const COMMANDS_MAX: usize = 256;
@@ -87,6 +88,8 @@ pub struct Driver {
     unordered_with_transactions: HashSet<EventId>,
     /// Received events waiting for a parent.
     orphans: Orphans,
+    /// How many proofs of each forking validator the ledger holds.
+    evidence: EvidenceKeeper,
     /// Missing parents asked for by id since the start, summed over this validator's syncs.
     events_wanted_total: u64,
     /// Received events too old to matter (ancient): (creator, seq), for the gossip index.
@@ -116,6 +119,7 @@ impl Driver {
         let unordered_with_transactions = unordered.iter().map(VerifiedEvent::id).collect();
         let advancement = Advancement::new(engine.members(), settings.me);
         let members = engine.members().len();
+        let evidence = EvidenceKeeper::load(store.as_ref(), members)?;
         let snapshots = Snapshots::new(
             settings.snapshot_interval_rounds,
             settings.keep_full_history,
@@ -135,6 +139,7 @@ impl Driver {
             unordered_with_transactions,
             advancement,
             orphans: Orphans::new(members, ORPHANS_MAX, ORPHAN_BYTES_MAX),
+            evidence,
             events_wanted_total: 0,
             passed: Vec::new(),
         }
@@ -281,6 +286,29 @@ impl Driver {
         count
     }
 
+    /// Counts a fork, and whether its proof is stored (see `crate::evidence`).
+    fn evidence_to_keep(&mut self, proof: &EquivocationProof) -> bool {
+        metrics::counter!("votegraph_forks_seen_total").increment(1);
+        let creator = proof.first.creator().0;
+        let (first, second) = (proof.first.id(), proof.second.id());
+        let verdict = self.evidence.judge(proof);
+        match verdict {
+            Verdict::Keep | Verdict::KeepLast => warn!(
+                creator, %first, %second,
+                "fork: a validator signed two conflicting events"
+            ),
+            Verdict::CountOnly => debug!(creator, %first, %second, "fork counted, not stored"),
+        }
+        if verdict == Verdict::KeepLast {
+            warn!(
+                creator,
+                stored = PROOFS_PER_CREATOR_MAX,
+                "further forks of this validator are counted, not stored"
+            );
+        }
+        verdict != Verdict::CountOnly
+    }
+
     fn refused(&self, from: MemberId, reason: InsertRejection, event: &VerifiedEvent) {
         metrics::counter!("votegraph_events_refused_total").increment(1);
         match reason {
@@ -374,14 +402,9 @@ impl Driver {
                 }
                 Output::Stale { id } => self.stale(id),
                 Output::Equivocation(proof) => {
-                    metrics::counter!("votegraph_forks_seen_total").increment(1);
-                    warn!(
-                        creator = proof.first.creator().0,
-                        first = %proof.first.id(),
-                        second = %proof.second.id(),
-                        "fork: a validator signed two conflicting events"
-                    );
-                    evidence.push(proof);
+                    if self.evidence_to_keep(&proof) {
+                        evidence.push(proof);
+                    }
                 }
                 Output::ReleasedEventRefused { event, reason } => {
                     debug!(event = %event.id(), %reason, "buffered event refused on release");
@@ -406,7 +429,7 @@ impl Driver {
             batch.delete_event(event.id(), event.creator(), event.creator_seq());
         }
         for proof in &evidence {
-            let (key, value) = evidence_entry(proof);
+            let (key, value) = evidence::entry(proof);
             batch.put_state(key, value);
         }
         // One batch, unless a checkpoint falls inside: then the rounds up to it form a batch of
@@ -789,18 +812,4 @@ struct Segment {
     checkpoint_round: Option<Round>,
     /// This validator's signature of that checkpoint: its id and envelope bytes.
     own_signature: Option<(TxId, Vec<u8>)>,
-}
-
-/// The ledger state entry keeping a fork's two signed events (length-prefixed encodings).
-fn evidence_entry(proof: &EquivocationProof) -> StateRow {
-    let mut key = b"evidence/equivocation/".to_vec();
-    key.extend_from_slice(proof.first.id().as_bytes());
-    key.extend_from_slice(proof.second.id().as_bytes());
-    let mut value = Vec::new();
-    for event in [&proof.first, &proof.second] {
-        let bytes = event.encode();
-        value.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        value.extend_from_slice(&bytes);
-    }
-    (key, value)
 }

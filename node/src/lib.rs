@@ -12,6 +12,7 @@ pub mod client_api;
 pub mod config;
 pub mod demo;
 pub mod driver;
+pub mod evidence;
 pub mod finality;
 pub mod gateway_api;
 pub mod genesis;
