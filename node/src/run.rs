@@ -61,6 +61,8 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     let me = genesis
         .member_of(&key.verifying_key())
         .ok_or_else(|| NodeError::NotAValidator(config.node.key_file.display().to_string()))?;
+    // Checked before the ledger is opened: a mistyped peer name leaves no data directory.
+    let addresses = genesis.dial_addresses(me, &config.gossip.peer_addresses)?;
     if !config.node.metrics_listen.is_empty() {
         start_metrics(&config.node.metrics_listen)?;
     }
@@ -171,7 +173,6 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
             .map(|v| v.region.clone())
             .collect(),
     ));
-    let addresses = genesis.dial_addresses(me, &config.gossip.peer_addresses)?;
     let gossiper =
         Gossiper::new(Arc::clone(&context), &addresses).map_err(|detail| NodeError::Address {
             address: "to dial".into(),
