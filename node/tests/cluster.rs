@@ -102,10 +102,24 @@ async fn replays_bad_signatures_and_strangers_are_refused() {
     let replay = other.submit(wire(&batch[0])).await.unwrap_err();
     assert_eq!(replay.code(), tonic::Code::AlreadyExists);
 
-    // A gossip peer whose key is not in the genesis is refused.
+    // A gossip peer whose key is not in the genesis is refused: its hello is right in every
+    // other way (genesis, receiver, clock), but no validator's key verifies it.
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[200; 32]);
-    let hello =
-        votegraph_node::gossip::auth::sign_hello(&stranger, [0; 32], 0, 1, 1, vec![0; 4], &[]);
+    let genesis =
+        votegraph_node::genesis::Genesis::load(&cluster.dir.join("genesis.toml")).unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let hello = votegraph_node::gossip::auth::sign_hello(
+        &stranger,
+        genesis.hash(),
+        0,
+        1,
+        now_ms,
+        vec![0; 4],
+        &[],
+    );
     let channel = tonic::transport::Channel::from_shared(cluster.addresses[1].clone())
         .unwrap()
         .connect()
@@ -117,6 +131,11 @@ async fn replays_bad_signatures_and_strangers_are_refused() {
     }]);
     let refused = gossip.sync(frames).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert!(
+        refused.message().contains("signature does not verify"),
+        "{}",
+        refused.message()
+    );
     cluster.stop_all();
 }
 

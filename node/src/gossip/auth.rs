@@ -3,7 +3,9 @@
 //! receiver refuses an unknown sender, a wrong genesis or receiver, a bad signature, a clock
 //! too far off, and a hello not newer than the last one it accepted from that sender (so a
 //! captured hello cannot be replayed). The signature also covers the ids of events the sender
-//! asks for (`Hello.wanted`).
+//! asks for (`Hello.wanted`). The answering hello names the request's signature
+//! (`Hello.in_reply_to`): a recorded answer cannot answer another request, and an answer
+//! cannot be sent as a request.
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use std::collections::HashMap;
@@ -16,6 +18,18 @@ const DOMAIN: &[u8] = b"votegraph-sync-hello-v1\0";
 
 /// Most event ids one hello may ask for (`Hello.wanted`).
 pub const WANTED_MAX: usize = 64;
+
+/// Marks the request's signature in an answer's signed message.
+const IN_REPLY_TO_TAG: &[u8] = b"in-reply-to";
+
+/// What a hello is expected to be.
+#[derive(Clone, Copy, Debug)]
+pub enum HelloRole<'a> {
+    /// Opens a sync: newer than the last request accepted from its sender, answering nothing.
+    Request,
+    /// Answers the request with this signature.
+    AnswerTo(&'a [u8]),
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HelloError {
@@ -37,6 +51,10 @@ pub enum HelloError {
     TooManyWanted { got: usize },
     #[error("hello asks for an event id of {got} bytes, ids have 32")]
     WantedIdLength { got: usize },
+    #[error("a sync request from member {0} is an answer to another request")]
+    AnswerAsRequest(u32),
+    #[error("answer from member {0} does not answer this node's request (replayed?)")]
+    NotAnAnswer(u32),
 }
 
 fn signing_message(hello: &Hello) -> Vec<u8> {
@@ -52,13 +70,18 @@ fn signing_message(hello: &Hello) -> Vec<u8> {
     }
     // Without wanted ids the message is the one validators before `wanted` signed, so both
     // still understand each other's hellos.
-    if hello.wanted.is_empty() {
-        return m;
+    if !hello.wanted.is_empty() {
+        m.extend_from_slice(&(hello.wanted.len() as u32).to_be_bytes());
+        for id in &hello.wanted {
+            m.extend_from_slice(&(id.len() as u32).to_be_bytes());
+            m.extend_from_slice(id);
+        }
     }
-    m.extend_from_slice(&(hello.wanted.len() as u32).to_be_bytes());
-    for id in &hello.wanted {
-        m.extend_from_slice(&(id.len() as u32).to_be_bytes());
-        m.extend_from_slice(id);
+    // The tag cannot be read as a count of wanted ids (far above `WANTED_MAX`).
+    if !hello.in_reply_to.is_empty() {
+        m.extend_from_slice(IN_REPLY_TO_TAG);
+        m.extend_from_slice(&(hello.in_reply_to.len() as u32).to_be_bytes());
+        m.extend_from_slice(&hello.in_reply_to);
     }
     m
 }
@@ -73,7 +96,7 @@ pub fn sign_hello(
     known: Vec<u64>,
     wanted: &[EventId],
 ) -> Hello {
-    let mut hello = Hello {
+    let hello = Hello {
         genesis_hash: genesis_hash.to_vec().into(),
         from_member,
         to_member,
@@ -81,7 +104,21 @@ pub fn sign_hello(
         known,
         signature: Default::default(),
         wanted: wanted.iter().map(|id| id.0.to_vec().into()).collect(),
+        in_reply_to: Default::default(),
     };
+    signed(hello, key)
+}
+
+/// `hello` made the answer to the request signed `in_reply_to`, and signed again.
+pub fn sign_answer(key: &SigningKey, hello: Hello, in_reply_to: &[u8]) -> Hello {
+    let hello = Hello {
+        in_reply_to: in_reply_to.to_vec().into(),
+        ..hello
+    };
+    signed(hello, key)
+}
+
+fn signed(mut hello: Hello, key: &SigningKey) -> Hello {
     hello.signature = key
         .sign(&signing_message(&hello))
         .to_bytes()
@@ -110,10 +147,9 @@ impl HelloChecker {
         }
     }
 
-    /// Authenticates `hello` at local time `now_ms`. With `fresh`, the hello must also be newer
-    /// than the last one accepted from its sender (requests); responses are bound to the
-    /// request instead.
-    pub fn check(&self, hello: &Hello, now_ms: u64, fresh: bool) -> Result<(), HelloError> {
+    /// Authenticates `hello` at local time `now_ms` in its `role`: a request must also be newer
+    /// than the last one accepted from its sender; an answer must name the request.
+    pub fn check(&self, hello: &Hello, now_ms: u64, role: HelloRole) -> Result<(), HelloError> {
         let key = self
             .keys
             .get(hello.from_member as usize)
@@ -159,15 +195,24 @@ impl HelloChecker {
                 max_ms: self.skew_ms_max,
             });
         }
-        if fresh {
-            let mut last = self.last_accepted_ms.lock().expect("hello lock");
-            let previous = last.entry(hello.from_member).or_insert(0);
-            if hello.timestamp_ms <= *previous {
-                return Err(HelloError::Replayed(hello.from_member));
+        match role {
+            HelloRole::Request if !hello.in_reply_to.is_empty() => {
+                Err(HelloError::AnswerAsRequest(hello.from_member))
             }
-            *previous = hello.timestamp_ms;
+            HelloRole::Request => {
+                let mut last = self.last_accepted_ms.lock().expect("hello lock");
+                let previous = last.entry(hello.from_member).or_insert(0);
+                if hello.timestamp_ms <= *previous {
+                    return Err(HelloError::Replayed(hello.from_member));
+                }
+                *previous = hello.timestamp_ms;
+                Ok(())
+            }
+            HelloRole::AnswerTo(request) if hello.in_reply_to.as_ref() != request => {
+                Err(HelloError::NotAnAnswer(hello.from_member))
+            }
+            HelloRole::AnswerTo(_) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -190,13 +235,13 @@ mod tests {
     fn a_valid_hello_is_accepted_once() {
         let checker = checker_for(1);
         let hello = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![1, 2, 3], &[]);
-        checker.check(&hello, 5100, true).unwrap();
+        checker.check(&hello, 5100, HelloRole::Request).unwrap();
         assert_eq!(
-            checker.check(&hello, 5100, true),
+            checker.check(&hello, 5100, HelloRole::Request),
             Err(HelloError::Replayed(0))
         );
         let newer = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![1, 2, 3], &[]);
-        checker.check(&newer, 5100, true).unwrap();
+        checker.check(&newer, 5100, HelloRole::Request).unwrap();
     }
 
     #[test]
@@ -205,28 +250,28 @@ mod tests {
         let stranger = SigningKey::from_bytes(&[77; 32]);
         let forged = sign_hello(&stranger, [9; 32], 0, 1, 5000, vec![0; 3], &[]);
         assert_eq!(
-            checker.check(&forged, 5000, true),
+            checker.check(&forged, 5000, HelloRole::Request),
             Err(HelloError::BadSignature(0))
         );
         let unknown = sign_hello(&stranger, [9; 32], 7, 1, 5000, vec![0; 3], &[]);
         assert_eq!(
-            checker.check(&unknown, 5000, true),
+            checker.check(&unknown, 5000, HelloRole::Request),
             Err(HelloError::UnknownMember(7))
         );
         let elsewhere = sign_hello(&keys()[0], [9; 32], 0, 2, 5000, vec![0; 3], &[]);
         assert!(matches!(
-            checker.check(&elsewhere, 5000, true),
+            checker.check(&elsewhere, 5000, HelloRole::Request),
             Err(HelloError::WrongReceiver { .. })
         ));
         let other_chain = sign_hello(&keys()[0], [8; 32], 0, 1, 5000, vec![0; 3], &[]);
         assert_eq!(
-            checker.check(&other_chain, 5000, true),
+            checker.check(&other_chain, 5000, HelloRole::Request),
             Err(HelloError::WrongGenesis)
         );
         let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[]);
         tampered.known[0] = 5;
         assert_eq!(
-            checker.check(&tampered, 5000, true),
+            checker.check(&tampered, 5000, HelloRole::Request),
             Err(HelloError::BadSignature(0))
         );
     }
@@ -238,13 +283,13 @@ mod tests {
         let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &wanted);
         tampered.wanted[0] = vec![4; 32].into();
         assert_eq!(
-            checker.check(&tampered, 5000, true),
+            checker.check(&tampered, 5000, HelloRole::Request),
             Err(HelloError::BadSignature(0))
         );
         let too_many = vec![EventId([3; 32]); WANTED_MAX + 1];
         let greedy = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &too_many);
         assert_eq!(
-            checker.check(&greedy, 5001, true),
+            checker.check(&greedy, 5001, HelloRole::Request),
             Err(HelloError::TooManyWanted {
                 got: WANTED_MAX + 1
             })
@@ -252,11 +297,43 @@ mod tests {
         let mut short = sign_hello(&keys()[0], [9; 32], 0, 1, 5002, vec![0; 3], &[]);
         short.wanted.push(vec![1; 31].into());
         assert_eq!(
-            checker.check(&short, 5002, true),
+            checker.check(&short, 5002, HelloRole::Request),
             Err(HelloError::WantedIdLength { got: 31 })
         );
         let fair = sign_hello(&keys()[0], [9; 32], 0, 1, 5003, vec![0; 3], &wanted);
-        checker.check(&fair, 5003, true).unwrap();
+        checker.check(&fair, 5003, HelloRole::Request).unwrap();
+    }
+
+    #[test]
+    fn an_answer_is_accepted_only_for_the_request_it_names_and_never_as_a_request() {
+        let checker = checker_for(0);
+        let request = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[]);
+        let other_request = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &[]);
+        let base = sign_hello(&keys()[1], [9; 32], 1, 0, 5000, vec![0; 3], &[]);
+        let answer = sign_answer(&keys()[1], base, &request.signature);
+        checker
+            .check(&answer, 5000, HelloRole::AnswerTo(&request.signature))
+            .unwrap();
+        assert_eq!(
+            checker.check(&answer, 5000, HelloRole::AnswerTo(&other_request.signature)),
+            Err(HelloError::NotAnAnswer(1)),
+            "a recorded answer does not answer a later request"
+        );
+        assert_eq!(
+            checker.check(&answer, 5000, HelloRole::Request),
+            Err(HelloError::AnswerAsRequest(1))
+        );
+        let mut retargeted = answer.clone();
+        retargeted.in_reply_to = other_request.signature.clone();
+        assert_eq!(
+            checker.check(
+                &retargeted,
+                5000,
+                HelloRole::AnswerTo(&other_request.signature)
+            ),
+            Err(HelloError::BadSignature(1)),
+            "the request named is signed"
+        );
     }
 
     #[test]
@@ -264,7 +341,7 @@ mod tests {
         let checker = checker_for(1);
         let old = sign_hello(&keys()[0], [9; 32], 0, 1, 1000, vec![0; 3], &[]);
         assert!(matches!(
-            checker.check(&old, 5000, true),
+            checker.check(&old, 5000, HelloRole::Request),
             Err(HelloError::ClockSkew { skew_ms: 4000, .. })
         ));
     }

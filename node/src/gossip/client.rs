@@ -2,6 +2,7 @@
 //! running one sync exchange, and asking the driver to create an event afterwards. A loop
 //! whose sync exchanged nothing pauses (`idle_interval_ms`), so an idle cluster is quiet.
 
+use super::auth::HelloRole;
 use super::context::{now_ms, GossipContext};
 use super::delay::delayed_channel;
 use super::exchange::{receive_all, send_events, Received};
@@ -185,8 +186,10 @@ impl Gossiper {
     async fn sync(&self, peer: &Peer) -> Result<SyncOutcome, Status> {
         let context = &self.context;
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer.id));
+        let request = context.hello_to(peer.id);
+        let request_signature = request.signature.clone();
         let hello = SyncFrame {
-            frame: Some(Frame::Hello(context.hello_to(peer.id))),
+            frame: Some(Frame::Hello(request)),
         };
         out.send(hello)
             .await
@@ -205,7 +208,7 @@ impl Gossiper {
         };
         context
             .checker
-            .check(&answer, now_ms(), false)
+            .check(&answer, now_ms(), HelloRole::AnswerTo(&request_signature))
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
         if answer.from_member != peer.id.0 {
             return Err(Status::unauthenticated(format!(

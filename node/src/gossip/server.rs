@@ -1,6 +1,7 @@
 //! The callee side of a sync: authenticate the caller's hello, answer with a signed hello,
 //! stream the events the caller lacks, and take in what the caller sends.
 
+use super::auth::HelloRole;
 use super::context::{now_ms, GossipContext};
 use super::delay::delayed_channel;
 use super::exchange::{receive_all, send_events, Received};
@@ -40,7 +41,7 @@ impl Gossip for GossipService {
         };
         context
             .checker
-            .check(&hello, now_ms(), true)
+            .check(&hello, now_ms(), HelloRole::Request)
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
         let peer = MemberId(hello.from_member);
         let missing = context
@@ -48,7 +49,7 @@ impl Gossip for GossipService {
             .await
             .map_err(|behind| Status::failed_precondition(behind.to_string()))?;
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));
-        let answer = context.hello_to(peer);
+        let answer = context.answer_to(peer, &hello);
         let limits = context.frame_limits();
         tokio::spawn(async move {
             let hello = SyncFrame {
