@@ -7,6 +7,7 @@ use super::delay::delayed_channel;
 use super::exchange::{receive_all, send_events, Received};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::debug;
@@ -33,7 +34,12 @@ impl Gossip for GossipService {
     ) -> Result<Response<Self::SyncStream>, Status> {
         let context = Arc::clone(&self.context);
         let mut inbound = request.into_inner();
-        let hello = match inbound.message().await? {
+        // The caller gives up a sync after this long, so nothing it sends comes later.
+        let sync_timeout = Duration::from_millis(context.settings.sync_timeout_ms);
+        let first = tokio::time::timeout(sync_timeout, inbound.message())
+            .await
+            .map_err(|_| Status::deadline_exceeded("no hello within the sync timeout"))??;
+        let hello = match first {
             Some(SyncFrame {
                 frame: Some(Frame::Hello(hello)),
             }) => hello,
@@ -44,6 +50,10 @@ impl Gossip for GossipService {
             .check(&hello, now_ms(), HelloRole::Request)
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
         let peer = MemberId(hello.from_member);
+        let slot = context.incoming.enter(peer).map_err(|e| {
+            metrics::counter!("votegraph_sync_refused_total", "reason" => "busy").increment(1);
+            Status::resource_exhausted(e.to_string())
+        })?;
         let missing = context
             .events_for(&hello)
             .await
@@ -60,9 +70,16 @@ impl Gossip for GossipService {
             }
         });
         tokio::spawn(async move {
+            let _slot = slot;
             let mut received = Received::default();
-            if let Err(status) = receive_all(&context, peer, &mut inbound, &mut received).await {
-                debug!(peer = peer.0, %status, "sync from peer ended early");
+            let receiving = receive_all(&context, peer, &mut inbound, &mut received);
+            match tokio::time::timeout(sync_timeout, receiving).await {
+                Ok(Ok(())) => {}
+                Ok(Err(status)) => debug!(peer = peer.0, %status, "sync from peer ended early"),
+                Err(_) => debug!(
+                    peer = peer.0,
+                    "sync from peer outlasted the sync timeout; closed"
+                ),
             }
         });
         let stream = ReceiverStream::new(frames).map(Ok);
