@@ -4,7 +4,6 @@
 use super::auth::{sign_answer, sign_hello, HelloChecker};
 use super::exchange::FrameLimits;
 use super::history;
-use super::incoming::IncomingSyncs;
 use super::index::Behind;
 use super::verify::Rules;
 use crate::config::{GossipSection, WanSection};
@@ -31,8 +30,6 @@ pub struct GossipContext {
     pub wan: WanSection,
     /// Region of each validator, by member index.
     pub regions: Vec<String>,
-    /// Syncs each peer has open here (bounded).
-    pub incoming: Arc<IncomingSyncs>,
     last_hello_ms: AtomicU64,
     ledger_reads: tokio::sync::Semaphore,
 }
@@ -56,7 +53,6 @@ impl GossipContext {
             .map(|id| rules.members.get(id).expect("member").public_key)
             .collect();
         let checker = HelloChecker::new(genesis_hash, me.0, keys, settings.clock_skew_ms_max);
-        let incoming = IncomingSyncs::new(regions.len());
         GossipContext {
             me,
             key,
@@ -68,7 +64,6 @@ impl GossipContext {
             settings,
             wan,
             regions,
-            incoming,
             last_hello_ms: AtomicU64::new(0),
             ledger_reads: tokio::sync::Semaphore::new(1),
         }

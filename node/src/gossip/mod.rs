@@ -7,7 +7,6 @@ pub mod context;
 pub mod delay;
 pub mod exchange;
 pub mod history;
-pub mod incoming;
 pub mod index;
 pub mod server;
 pub mod verify;

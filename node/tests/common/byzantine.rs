@@ -1,5 +1,5 @@
-//! A Byzantine validator's tools: its latest event read from a ledger, a sync that hands
-//! events to a validator, and a sync held open, authenticated with the validator's key.
+//! A Byzantine validator's tools: its latest event read from a ledger, and a sync that hands
+//! one event to a validator, authenticated with the validator's key.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -95,56 +95,4 @@ pub async fn gossip_as(
     }
     drop(out);
     while inbound.message().await.ok().flatten().is_some() {}
-}
-
-/// A sync opened at the validator at `address` as validator `sender` and held open: its
-/// hello is sent (timestamped `now_ms + offset_ms`, so that several are each newer), nothing
-/// after it. Returns the answer's first frame, or the validator's refusal.
-pub async fn open_sync_as(
-    address: &str,
-    genesis: &Genesis,
-    key_file: &Path,
-    sender: u32,
-    offset_ms: u64,
-) -> Result<HeldSync, tonic::Status> {
-    let key = keys::read(key_file).unwrap();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let members = genesis.validators.len();
-    let hello = sign_hello(
-        &key,
-        genesis.hash(),
-        sender,
-        0,
-        now_ms + offset_ms,
-        vec![u64::MAX; members],
-        &[],
-    );
-    let (out, frames) = tokio::sync::mpsc::channel(4);
-    out.send(SyncFrame {
-        frame: Some(Frame::Hello(hello)),
-    })
-    .await
-    .unwrap();
-    let mut client = GossipClient::connect(address.to_string()).await.unwrap();
-    let mut inbound = client.sync(ReceiverStream::new(frames)).await?.into_inner();
-    let answer = inbound.message().await?;
-    assert!(matches!(
-        answer,
-        Some(SyncFrame {
-            frame: Some(Frame::Hello(_))
-        })
-    ));
-    Ok(HeldSync {
-        _out: out,
-        _inbound: inbound,
-    })
-}
-
-/// An open sync: dropping it closes it.
-pub struct HeldSync {
-    _out: tokio::sync::mpsc::Sender<SyncFrame>,
-    _inbound: tonic::Streaming<SyncFrame>,
 }
