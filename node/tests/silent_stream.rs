@@ -9,7 +9,7 @@ use votegraph_proto::gossip::v1::SyncFrame;
 mod common;
 
 use common::test_spec;
-use common::transactions::{envelopes, finality, submit};
+use common::transactions::{envelopes, finality, submit, HANG_GUARD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gossip_stream_without_a_hello_is_closed_at_the_sync_timeout() {
@@ -28,10 +28,10 @@ async fn a_gossip_stream_without_a_hello_is_closed_at_the_sync_timeout() {
     let batch = envelopes(&cluster.chain, 9, 5);
     submit(&cluster, &[0, 1, 2, 3], &batch).await;
     finality(&cluster, 0, &batch).await;
-    let closed = opening
+    let closed = tokio::time::timeout(HANG_GUARD, opening)
         .await
-        .err()
-        .expect("a silent stream is not answered");
+        .expect("the validator closed the silent stream")
+        .expect_err("a silent stream is not answered");
     assert_eq!(closed.code(), tonic::Code::DeadlineExceeded, "{closed:?}");
     assert!(closed.message().contains("no hello"), "{closed:?}");
     cluster.stop_all();
