@@ -37,26 +37,25 @@ fn start_with_peer_addresses(net: &Path, table: &str) -> Output {
     )
 }
 
-#[test]
-fn a_peer_address_for_an_unknown_name_stops_the_node_before_it_opens_its_ledger() {
+/// Starts validator 0 with `table` as its peer addresses; it must exit 1 naming `name`,
+/// without creating its ledger.
+fn assert_refused_before_the_ledger(table: &str, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
     testnet(&net);
-    let out = start_with_peer_addresses(&net, r#"{ v9 = "http://127.0.0.1:1" }"#);
+    let out = start_with_peer_addresses(&net, table);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(r#"names "v9""#), "{stderr}");
+    assert!(stderr.contains(&format!("\"{name}\"")), "{stderr}");
     assert!(!net.join("v0/data").exists(), "no ledger was created");
 }
 
 #[test]
+fn a_peer_address_for_an_unknown_name_stops_the_node_before_it_opens_its_ledger() {
+    assert_refused_before_the_ledger(r#"{ v9 = "http://127.0.0.1:1" }"#, "v9");
+}
+
+#[test]
 fn a_peer_address_for_the_validator_itself_stops_the_node_before_it_opens_its_ledger() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net");
-    testnet(&net);
-    let out = start_with_peer_addresses(&net, r#"{ v0 = "http://127.0.0.1:1" }"#);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(r#""v0""#), "{stderr}");
-    assert!(!net.join("v0/data").exists(), "no ledger was created");
+    assert_refused_before_the_ledger(r#"{ v0 = "http://127.0.0.1:1" }"#, "v0");
 }
