@@ -119,6 +119,7 @@ async fn replays_bad_signatures_and_strangers_are_refused() {
         now_ms,
         vec![0; 4],
         &[],
+        &[],
     );
     let channel = tonic::transport::Channel::from_shared(cluster.addresses[1].clone())
         .unwrap()

@@ -86,7 +86,9 @@ fn signing_message(hello: &Hello) -> Vec<u8> {
     m
 }
 
-/// A signed hello.
+/// A signed hello: a request when `in_reply_to` is empty, else the answer to the request
+/// whose signature it is.
+#[allow(clippy::too_many_arguments)]
 pub fn sign_hello(
     key: &SigningKey,
     genesis_hash: [u8; 32],
@@ -95,8 +97,9 @@ pub fn sign_hello(
     timestamp_ms: u64,
     known: Vec<u64>,
     wanted: &[EventId],
+    in_reply_to: &[u8],
 ) -> Hello {
-    let hello = Hello {
+    let mut hello = Hello {
         genesis_hash: genesis_hash.to_vec().into(),
         from_member,
         to_member,
@@ -104,21 +107,8 @@ pub fn sign_hello(
         known,
         signature: Default::default(),
         wanted: wanted.iter().map(|id| id.0.to_vec().into()).collect(),
-        in_reply_to: Default::default(),
-    };
-    signed(hello, key)
-}
-
-/// `hello` made the answer to the request signed `in_reply_to`, and signed again.
-pub fn sign_answer(key: &SigningKey, hello: Hello, in_reply_to: &[u8]) -> Hello {
-    let hello = Hello {
         in_reply_to: in_reply_to.to_vec().into(),
-        ..hello
     };
-    signed(hello, key)
-}
-
-fn signed(mut hello: Hello, key: &SigningKey) -> Hello {
     hello.signature = key
         .sign(&signing_message(&hello))
         .to_bytes()
@@ -234,13 +224,13 @@ mod tests {
     #[test]
     fn a_valid_hello_is_accepted_once() {
         let checker = checker_for(1);
-        let hello = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![1, 2, 3], &[]);
+        let hello = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![1, 2, 3], &[], &[]);
         checker.check(&hello, 5100, HelloRole::Request).unwrap();
         assert_eq!(
             checker.check(&hello, 5100, HelloRole::Request),
             Err(HelloError::Replayed(0))
         );
-        let newer = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![1, 2, 3], &[]);
+        let newer = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![1, 2, 3], &[], &[]);
         checker.check(&newer, 5100, HelloRole::Request).unwrap();
     }
 
@@ -248,27 +238,27 @@ mod tests {
     fn forged_misaddressed_or_foreign_hellos_are_refused() {
         let checker = checker_for(1);
         let stranger = SigningKey::from_bytes(&[77; 32]);
-        let forged = sign_hello(&stranger, [9; 32], 0, 1, 5000, vec![0; 3], &[]);
+        let forged = sign_hello(&stranger, [9; 32], 0, 1, 5000, vec![0; 3], &[], &[]);
         assert_eq!(
             checker.check(&forged, 5000, HelloRole::Request),
             Err(HelloError::BadSignature(0))
         );
-        let unknown = sign_hello(&stranger, [9; 32], 7, 1, 5000, vec![0; 3], &[]);
+        let unknown = sign_hello(&stranger, [9; 32], 7, 1, 5000, vec![0; 3], &[], &[]);
         assert_eq!(
             checker.check(&unknown, 5000, HelloRole::Request),
             Err(HelloError::UnknownMember(7))
         );
-        let elsewhere = sign_hello(&keys()[0], [9; 32], 0, 2, 5000, vec![0; 3], &[]);
+        let elsewhere = sign_hello(&keys()[0], [9; 32], 0, 2, 5000, vec![0; 3], &[], &[]);
         assert!(matches!(
             checker.check(&elsewhere, 5000, HelloRole::Request),
             Err(HelloError::WrongReceiver { .. })
         ));
-        let other_chain = sign_hello(&keys()[0], [8; 32], 0, 1, 5000, vec![0; 3], &[]);
+        let other_chain = sign_hello(&keys()[0], [8; 32], 0, 1, 5000, vec![0; 3], &[], &[]);
         assert_eq!(
             checker.check(&other_chain, 5000, HelloRole::Request),
             Err(HelloError::WrongGenesis)
         );
-        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[]);
+        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[], &[]);
         tampered.known[0] = 5;
         assert_eq!(
             checker.check(&tampered, 5000, HelloRole::Request),
@@ -280,37 +270,45 @@ mod tests {
     fn the_wanted_ids_are_signed_and_bounded() {
         let checker = checker_for(1);
         let wanted = [EventId([3; 32])];
-        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &wanted);
+        let mut tampered = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &wanted, &[]);
         tampered.wanted[0] = vec![4; 32].into();
         assert_eq!(
             checker.check(&tampered, 5000, HelloRole::Request),
             Err(HelloError::BadSignature(0))
         );
         let too_many = vec![EventId([3; 32]); WANTED_MAX + 1];
-        let greedy = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &too_many);
+        let greedy = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &too_many, &[]);
         assert_eq!(
             checker.check(&greedy, 5001, HelloRole::Request),
             Err(HelloError::TooManyWanted {
                 got: WANTED_MAX + 1
             })
         );
-        let mut short = sign_hello(&keys()[0], [9; 32], 0, 1, 5002, vec![0; 3], &[]);
+        let mut short = sign_hello(&keys()[0], [9; 32], 0, 1, 5002, vec![0; 3], &[], &[]);
         short.wanted.push(vec![1; 31].into());
         assert_eq!(
             checker.check(&short, 5002, HelloRole::Request),
             Err(HelloError::WantedIdLength { got: 31 })
         );
-        let fair = sign_hello(&keys()[0], [9; 32], 0, 1, 5003, vec![0; 3], &wanted);
+        let fair = sign_hello(&keys()[0], [9; 32], 0, 1, 5003, vec![0; 3], &wanted, &[]);
         checker.check(&fair, 5003, HelloRole::Request).unwrap();
     }
 
     #[test]
     fn an_answer_is_accepted_only_for_the_request_it_names_and_never_as_a_request() {
         let checker = checker_for(0);
-        let request = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[]);
-        let other_request = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &[]);
-        let base = sign_hello(&keys()[1], [9; 32], 1, 0, 5000, vec![0; 3], &[]);
-        let answer = sign_answer(&keys()[1], base, &request.signature);
+        let request = sign_hello(&keys()[0], [9; 32], 0, 1, 5000, vec![0; 3], &[], &[]);
+        let other_request = sign_hello(&keys()[0], [9; 32], 0, 1, 5001, vec![0; 3], &[], &[]);
+        let answer = sign_hello(
+            &keys()[1],
+            [9; 32],
+            1,
+            0,
+            5000,
+            vec![0; 3],
+            &[],
+            &request.signature,
+        );
         checker
             .check(&answer, 5000, HelloRole::AnswerTo(&request.signature))
             .unwrap();
@@ -339,7 +337,7 @@ mod tests {
     #[test]
     fn a_hello_from_a_distant_clock_is_refused() {
         let checker = checker_for(1);
-        let old = sign_hello(&keys()[0], [9; 32], 0, 1, 1000, vec![0; 3], &[]);
+        let old = sign_hello(&keys()[0], [9; 32], 0, 1, 1000, vec![0; 3], &[], &[]);
         assert!(matches!(
             checker.check(&old, 5000, HelloRole::Request),
             Err(HelloError::ClockSkew { skew_ms: 4000, .. })

@@ -1,7 +1,7 @@
 //! Everything a sync needs, on either side: who this validator is, how it signs and checks
 //! hellos, the rules events must pass, the driver, and the WAN emulation settings.
 
-use super::auth::{sign_answer, sign_hello, HelloChecker};
+use super::auth::{sign_hello, HelloChecker};
 use super::exchange::FrameLimits;
 use super::history;
 use super::index::Behind;
@@ -76,15 +76,15 @@ impl GossipContext {
     /// A signed hello to `peer` carrying what this node knows, with a timestamp strictly
     /// greater than any earlier one (so the peer's replay check never refuses a real hello).
     pub fn hello_to(&self, peer: MemberId) -> Hello {
-        self.hello(peer)
+        self.hello(peer, &[])
     }
 
     /// A signed answer to `request` from `peer` (see [`Self::hello_to`]).
     pub fn answer_to(&self, peer: MemberId, request: &Hello) -> Hello {
-        sign_answer(&self.key, self.hello(peer), &request.signature)
+        self.hello(peer, &request.signature)
     }
 
-    fn hello(&self, peer: MemberId) -> Hello {
+    fn hello(&self, peer: MemberId, in_reply_to: &[u8]) -> Hello {
         let now = now_ms();
         let mut last = self.last_hello_ms.load(Ordering::SeqCst);
         let timestamp = loop {
@@ -114,6 +114,7 @@ impl GossipContext {
             timestamp,
             known,
             &wanted,
+            in_reply_to,
         )
     }
 

@@ -63,6 +63,7 @@ pub async fn gossip_as(
         now_ms,
         vec![u64::MAX; members],
         &[],
+        &[],
     );
     let (out, frames) = tokio::sync::mpsc::channel(4);
     out.send(SyncFrame {
