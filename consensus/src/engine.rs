@@ -19,6 +19,7 @@ use crate::event::VerifiedEvent;
 use crate::members::MemberSet;
 use crate::node::Node;
 use crate::output::Output;
+use crate::shares::{Admission, Shares};
 use crate::types::{EventId, MemberId, Round, TimestampNs};
 use ed25519_dalek::SigningKey;
 use std::collections::{BTreeMap, VecDeque};
@@ -100,6 +101,8 @@ pub struct Engine {
     pub(crate) future: BTreeMap<Round, Vec<VerifiedEvent>>,
     pub(crate) future_ids: FastSet<EventId>,
     pub(crate) future_bytes: usize,
+    /// What each creator holds in the DAG and the future buffer (see `crate::shares`).
+    pub(crate) shares: Shares,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) next_order: u64,
     pub(crate) next_transaction_index: u64,
@@ -125,6 +128,7 @@ impl Engine {
         }
         let n = members.len();
         Ok(Engine {
+            shares: Shares::new(&config, n),
             config,
             members,
             local,
@@ -246,8 +250,20 @@ impl Engine {
     /// Inserts a verified event, computing its round, witness status, the fame votes it casts
     /// and any order that follows. Events must arrive parents first; unknown parents are
     /// reported as [`InsertRejection::MissingParents`], also for an event born ahead of the
-    /// node's round (buffered only once its parents are held).
+    /// node's round (buffered only once its parents are held). Only the overall bounds apply:
+    /// for events already admitted once ([`Admission::Trusted`]).
     pub fn insert(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
+        self.admit(event, Admission::Trusted)
+    }
+
+    /// [`Engine::insert`] for an event that arrived as `admission` says: from a peer, it is
+    /// held within its creator's share of the DAG and of the future buffer unless another
+    /// validator's event needs it (see `crate::shares`).
+    pub fn admit(
+        &mut self,
+        event: VerifiedEvent,
+        admission: Admission,
+    ) -> Result<InsertOutcome, InsertError> {
         let id = event.id();
         if self.by_id.contains_key(&id) || self.future_ids.contains(&id) {
             return Ok(InsertOutcome::Duplicate);
@@ -277,7 +293,15 @@ impl Engine {
                     reason: InsertRejection::MissingParents(missing),
                 });
             }
-            return self.buffer_future(event);
+            return self.buffer_future(event, admission);
+        }
+        if admission == Admission::Shared {
+            if let Some(reason) = self.shares.dag_refusal(event.creator()) {
+                return Err(InsertError {
+                    event: Box::new(event),
+                    reason,
+                });
+            }
         }
         let outcome = self.insert_now(event)?;
         self.release_future();
@@ -299,19 +323,31 @@ impl Engine {
             .collect()
     }
 
-    fn buffer_future(&mut self, event: VerifiedEvent) -> Result<InsertOutcome, InsertError> {
+    fn buffer_future(
+        &mut self,
+        event: VerifiedEvent,
+        admission: Admission,
+    ) -> Result<InsertOutcome, InsertError> {
         let bytes = buffered_bytes(&event);
         let full = self.future_ids.len() >= self.config.future_buffer_events_max
             || self.future_bytes + bytes > self.config.future_buffer_bytes_max;
-        if full {
+        let refusal = if full {
+            Some(InsertRejection::FutureBufferFull {
+                events: self.future_ids.len(),
+                bytes: self.future_bytes,
+            })
+        } else if admission == Admission::Shared {
+            self.shares.future_refusal(event.creator(), bytes)
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
             return Err(InsertError {
                 event: Box::new(event),
-                reason: InsertRejection::FutureBufferFull {
-                    events: self.future_ids.len(),
-                    bytes: self.future_bytes,
-                },
+                reason,
             });
         }
+        self.shares.future_added(event.creator(), bytes);
         self.future_bytes += bytes;
         self.future_ids.insert(event.id());
         self.future
@@ -334,6 +370,8 @@ impl Engine {
             for event in &events {
                 self.future_ids.remove(&event.id());
                 self.future_bytes -= buffered_bytes(event);
+                self.shares
+                    .future_removed(event.creator(), buffered_bytes(event));
             }
             for event in crate::event::parents_first(events) {
                 if event.birth_round() < self.forgotten_below() {
@@ -363,6 +401,10 @@ impl Engine {
         let limit = self.config.dag_events_max;
         if self.dag.len() >= limit {
             return Err(CreateError::DagFull { limit });
+        }
+        if self.shares.dag_refusal(creator).is_some() {
+            let held = self.shares.dag_events(creator);
+            return Err(CreateError::ShareFull { held });
         }
         let unsigned = self.next_own_event(creator, now_ns, other_parent, transactions)?;
         let event = VerifiedEvent::sign(unsigned, &key);

@@ -38,6 +38,18 @@ pub enum InsertRejection {
     DagFull { limit: usize },
     #[error("the future buffer is full ({events} events, {bytes} bytes)")]
     FutureBufferFull { events: usize, bytes: usize },
+    #[error("validator {creator} already has {held} events in the DAG, its share; retry when consensus advances")]
+    CreatorShareFull {
+        creator: MemberId,
+        held: usize,
+        share: usize,
+    },
+    #[error("validator {creator} already has {events} events ({bytes} bytes) in the future buffer, its share")]
+    FutureShareFull {
+        creator: MemberId,
+        events: usize,
+        bytes: usize,
+    },
     #[error("birth round {birth_round} is more than {window} rounds ahead of this node's round {next_round}")]
     TooFarAhead {
         birth_round: Round,
@@ -55,6 +67,8 @@ impl InsertError {
             InsertRejection::MissingParents(_)
                 | InsertRejection::DagFull { .. }
                 | InsertRejection::FutureBufferFull { .. }
+                | InsertRejection::CreatorShareFull { .. }
+                | InsertRejection::FutureShareFull { .. }
                 | InsertRejection::TooFarAhead { .. }
         )
     }
@@ -75,4 +89,8 @@ pub enum CreateError {
     Limits(crate::event::InvalidReason),
     #[error("the in-memory DAG holds its limit of {limit} events; consensus must catch up first")]
     DagFull { limit: usize },
+    #[error(
+        "this validator has {held} events in the DAG, its share; consensus must catch up first"
+    )]
+    ShareFull { held: usize },
 }

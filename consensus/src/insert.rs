@@ -163,6 +163,7 @@ impl Engine {
             witness: None,
         };
         let handle = self.dag.insert(node);
+        self.shares.dag_added(event.creator());
         if root_of_parent.is_none() {
             self.dag.get_mut(handle).expect("just inserted").chain_root = handle;
         }

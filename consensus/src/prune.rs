@@ -67,6 +67,7 @@ impl Engine {
             return false;
         }
         let node = self.dag.remove(handle).expect("indexed node");
+        self.shares.dag_removed(node.creator);
         self.by_id.remove(&node.id);
         if self.latest_by_creator[node.creator.index()] == Some(handle) {
             self.latest_by_creator[node.creator.index()] = None;

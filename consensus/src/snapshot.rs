@@ -195,6 +195,15 @@ impl Engine {
         }
         engine.dag = Arena::from_parts(slots, snapshot.free)
             .ok_or_else(|| malformed("its free list names a live, missing or repeated slot"))?;
+        let creators: Vec<MemberId> = engine
+            .dag
+            .slots()
+            .filter_map(|(_, n)| n)
+            .map(|n| n.creator)
+            .collect();
+        for creator in creators {
+            engine.shares.dag_added(creator);
+        }
         engine.by_id = engine
             .dag
             .slots()
