@@ -15,6 +15,7 @@ use crate::finality::{self, Finalized, TxOutcome};
 use crate::gossip::auth::WANTED_MAX;
 use crate::ledger_state::{split_writes, LedgerState};
 use crate::orphans::Orphans;
+use crate::over_share::OverShare;
 use crate::pool::Pending;
 use crate::pool::Pool;
 use crate::shared::Shared;
@@ -26,7 +27,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use votegraph_consensus::{
-    CreateError, Engine, EquivocationProof, EventId, InsertOutcome, InsertRejection, MemberId,
+    Admission, CreateError, Engine, EquivocationProof, EventId, InsertOutcome, InsertRejection,
+    MemberId,
     OrderedEvent, Output, Round, VerifiedEvent,
 };
 use votegraph_gateway::governance::overlay::Overlay;
@@ -88,6 +90,7 @@ pub struct Driver {
     unordered_with_transactions: HashSet<EventId>,
     /// Received events waiting for a parent.
     orphans: Orphans,
+    over_share: OverShare,
     /// How many proofs of each forking validator the ledger holds.
     evidence: EvidenceKeeper,
     /// Missing parents asked for by id since the start, summed over this validator's syncs.
@@ -139,6 +142,7 @@ impl Driver {
             unordered_with_transactions,
             advancement,
             orphans: Orphans::new(members, ORPHANS_MAX, ORPHAN_BYTES_MAX),
+            over_share: OverShare::new(members),
             evidence,
             events_wanted_total: 0,
             passed: Vec::new(),
@@ -244,11 +248,23 @@ impl Driver {
 
     fn receive(&mut self, from: MemberId, events: Vec<VerifiedEvent>) -> usize {
         let mut accepted = Vec::new();
-        let mut queue: VecDeque<VerifiedEvent> = events.into();
-        while let Some(event) = queue.pop_front() {
+        let needed = self.orphans.needed_in(&events);
+        let mut queue: VecDeque<(VerifiedEvent, bool)> = events
+            .into_iter()
+            .map(|e| {
+                let is_needed = needed.contains(&e.id());
+                (e, is_needed)
+            })
+            .collect();
+        while let Some((event, is_needed)) = queue.pop_front() {
             let id = event.id();
             let carries = !event.transactions().is_empty();
-            match self.engine.insert(event.clone()) {
+            let admission = if is_needed || self.orphans.needs(&event) {
+                Admission::Needed
+            } else {
+                Admission::Shared
+            };
+            match self.engine.admit(event.clone(), admission) {
                 Ok(InsertOutcome::Inserted { .. }) | Ok(InsertOutcome::Buffered) => {
                     if carries {
                         self.unordered_with_transactions.insert(id);
@@ -309,9 +325,15 @@ impl Driver {
         verdict != Verdict::CountOnly
     }
 
-    fn refused(&self, from: MemberId, reason: InsertRejection, event: &VerifiedEvent) {
+    fn refused(&mut self, from: MemberId, reason: InsertRejection, event: &VerifiedEvent) {
         metrics::counter!("votegraph_events_refused_total").increment(1);
         match reason {
+            InsertRejection::CreatorShareFull { creator, held, .. }
+            | InsertRejection::FutureShareFull {
+                creator,
+                events: held,
+                ..
+            } => self.over_share.refused(creator, held, &reason),
             InsertRejection::MissingParents(_)
             | InsertRejection::DagFull { .. }
             | InsertRejection::FutureBufferFull { .. }

@@ -21,6 +21,7 @@ pub use votegraph_gateway::hex;
 pub mod keys;
 pub mod ledger_state;
 pub mod orphans;
+pub mod over_share;
 pub mod pool;
 pub mod proofs;
 pub mod run;

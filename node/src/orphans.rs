@@ -8,10 +8,15 @@
 //! vectors cannot deliver it (it is on a branch of a creator that forked, at a sequence number
 //! this validator holds another event for). Those parents are asked for by id (`wanted`, in
 //! the turns of `crate::asks`).
+//!
+//! The orphans also tell which arriving events another validator's event waits for: those are
+//! admitted beyond their creator's share of the engine's memory (`Admission::Needed`, see the
+//! engine's `shares` module). A faulty validator's own orphans never make its events needed;
+//! only an orphan of another creator does, and then every event below it that it waits for.
 
 use crate::asks::Asks;
-use std::collections::{HashMap, VecDeque};
-use votegraph_consensus::{EventId, Round, VerifiedEvent};
+use std::collections::{HashMap, HashSet, VecDeque};
+use votegraph_consensus::{EventId, MemberId, Round, VerifiedEvent};
 
 struct Waiting {
     /// The count of ended syncs when the parent went missing.
@@ -28,7 +33,16 @@ struct Share {
     bytes: usize,
 }
 
-type Held = HashMap<EventId, (VerifiedEvent, Vec<EventId>)>;
+struct Orphan {
+    event: VerifiedEvent,
+    /// The parents it waits for.
+    parents: Vec<EventId>,
+    /// An event of another validator waits for it, directly or through its creator's later
+    /// orphans.
+    needed: bool,
+}
+
+type Held = HashMap<EventId, Orphan>;
 
 /// Whether a parent is still worth asking for: orphans wait for it, and it has not arrived
 /// (as an orphan itself). Borrows the two maps alone, beside a mutable borrow of the asks.
@@ -106,6 +120,7 @@ impl Orphans {
         }
         let size = Self::size(&event);
         self.make_room(creator, size);
+        let needed = self.needs(&event);
         let since = self.waiting.get(&id).map_or(self.syncs_ended, |w| w.since);
         for parent in missing {
             let new = !self.waiting.contains_key(parent);
@@ -121,7 +136,18 @@ impl Orphans {
                     .missing(creator, *parent, since, now, still_missing);
             }
         }
-        self.events.insert(id, (event, missing.to_vec()));
+        for parent in missing {
+            let held_creator = self.events.get(parent).map(|o| o.event.creator());
+            if held_creator.is_some_and(|c| needed || c != event.creator()) {
+                self.mark_needed(*parent);
+            }
+        }
+        let orphan = Orphan {
+            event,
+            parents: missing.to_vec(),
+            needed,
+        };
+        self.events.insert(id, orphan);
         let share = &mut self.shares[creator];
         share.events += 1;
         share.bytes += size;
@@ -149,12 +175,61 @@ impl Orphans {
     }
 
     fn evict(&mut self, id: &EventId) {
-        let Some((event, parents)) = self.events.remove(id) else {
+        let Some(orphan) = self.events.remove(id) else {
             return;
         };
-        self.forget(&event);
-        for parent in parents {
+        self.forget(&orphan.event);
+        for parent in orphan.parents {
             self.forget_child(&parent, id);
+        }
+    }
+
+    /// Whether an event of another validator waits for `event`: an orphan of another creator,
+    /// or a needed one.
+    pub fn needs(&self, event: &VerifiedEvent) -> bool {
+        let Some(waiting) = self.waiting.get(&event.id()) else {
+            return false;
+        };
+        waiting.children.iter().any(|child| {
+            self.events
+                .get(child)
+                .is_some_and(|o| o.needed || o.event.creator() != event.creator())
+        })
+    }
+
+    /// The events of `batch` (parents first) that another validator's event waits for: an
+    /// orphan held here, or a later event of the batch itself. Lets a branch fetched by id,
+    /// which arrives with its self-ancestors first, be taken whole.
+    pub fn needed_in(&self, batch: &[VerifiedEvent]) -> HashSet<EventId> {
+        let mut claims: HashMap<EventId, Vec<(MemberId, bool)>> = HashMap::new();
+        let mut needed = HashSet::new();
+        for event in batch.iter().rev() {
+            let creator = event.creator();
+            let claimed = claims
+                .remove(&event.id())
+                .is_some_and(|c| c.iter().any(|(child, n)| *n || *child != creator));
+            let is_needed = claimed || self.needs(event);
+            if is_needed {
+                needed.insert(event.id());
+            }
+            for parent in [event.self_parent(), event.other_parent()].into_iter().flatten() {
+                claims.entry(parent.id).or_default().push((creator, is_needed));
+            }
+        }
+        needed
+    }
+
+    /// Marks a held orphan needed, and every held orphan it waits for.
+    fn mark_needed(&mut self, id: EventId) {
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            let Some(orphan) = self.events.get_mut(&id) else {
+                continue;
+            };
+            if !orphan.needed {
+                orphan.needed = true;
+                stack.extend(orphan.parents.iter().copied());
+            }
         }
     }
 
@@ -170,7 +245,7 @@ impl Orphans {
         let old: Vec<EventId> = self
             .events
             .iter()
-            .filter(|(_, (event, _))| event.birth_round() < birth_round)
+            .filter(|(_, orphan)| orphan.event.birth_round() < birth_round)
             .map(|(id, _)| *id)
             .collect();
         for id in old {
@@ -178,20 +253,20 @@ impl Orphans {
         }
     }
 
-    /// The orphans that were waiting for `parent` (they may still lack another parent, and are
-    /// then kept again by the caller).
-    pub fn released_by(&mut self, parent: &EventId) -> Vec<VerifiedEvent> {
+    /// The orphans that were waiting for `parent`, each with whether it is needed (they may
+    /// still lack another parent, and are then kept again by the caller).
+    pub fn released_by(&mut self, parent: &EventId) -> Vec<(VerifiedEvent, bool)> {
         let Some(waiting) = self.waiting.remove(parent) else {
             return Vec::new();
         };
         let mut released = Vec::new();
         for child in waiting.children {
-            if let Some((event, parents)) = self.events.remove(&child) {
-                self.forget(&event);
-                for other in parents.iter().filter(|p| *p != parent) {
+            if let Some(orphan) = self.events.remove(&child) {
+                self.forget(&orphan.event);
+                for other in orphan.parents.iter().filter(|p| *p != parent) {
                     self.forget_child(other, &child);
                 }
-                released.push(event);
+                released.push((orphan.event, orphan.needed));
             }
         }
         released
@@ -256,10 +331,10 @@ mod tests {
             1,
             "another creator's flood did not evict it"
         );
-        assert_eq!(released[0].id(), honest[0].id());
+        assert_eq!(released[0].0.id(), honest[0].id());
         assert!(orphans.released_by(&parent).is_empty());
         let flooded = orphans.released_by(&EventId([2; 32]));
-        let ids: Vec<EventId> = flooded.iter().map(|e| e.id()).collect();
+        let ids: Vec<EventId> = flooded.iter().map(|(e, _)| e.id()).collect();
         assert_eq!(ids, vec![flooder[3].id(), flooder[4].id()]);
         assert_eq!(orphans.waited_for(), 0, "released orphans leave no trace");
         assert!(orphans.is_empty());
@@ -326,6 +401,52 @@ mod tests {
         );
     }
 
+    /// An event of creator 1 whose other-parent is creator 0's event with sequence 2 or more,
+    /// and that event's chain below it: (the chain up to the other-parent, the event).
+    fn chain_and_its_reader(all: &[VerifiedEvent]) -> (Vec<VerifiedEvent>, VerifiedEvent) {
+        let chain = of(all, 0);
+        let reader = of(all, 1)
+            .into_iter()
+            .find(|e| {
+                let other = e.other_parent().map(|p| p.id);
+                chain[2..].iter().any(|c| Some(c.id()) == other)
+            })
+            .expect("creator 1 read creator 0's later events");
+        let other = reader.other_parent().unwrap().id;
+        let end = chain.iter().position(|c| c.id() == other).unwrap();
+        (chain[..=end].to_vec(), reader)
+    }
+
+    #[test]
+    fn an_event_is_needed_only_when_another_creators_orphan_waits_for_it_directly_or_below() {
+        let (chain, reader) = chain_and_its_reader(&events(5));
+        let (below, read) = (&chain[chain.len() - 2], &chain[chain.len() - 1]);
+        let mut orphans = Orphans::new(3, 300, usize::MAX);
+        orphans.keep(read.clone(), &[below.id()]);
+        assert!(
+            !orphans.needs(below),
+            "its creator's own orphan does not make it needed"
+        );
+        orphans.keep(reader.clone(), &[read.id()]);
+        assert!(orphans.needs(read), "another creator's orphan waits for it");
+        assert!(orphans.needs(below), "and through it for the event below");
+        let released = orphans.released_by(&below.id());
+        assert_eq!(released.len(), 1);
+        assert!(released[0].1, "released as needed");
+    }
+
+    #[test]
+    fn a_branch_fetched_with_the_event_that_reads_it_is_needed_whole() {
+        let (chain, reader) = chain_and_its_reader(&events(6));
+        let orphans = Orphans::new(3, 300, usize::MAX);
+        let mut batch = chain.clone();
+        assert!(orphans.needed_in(&batch).is_empty(), "a chain alone is not");
+        batch.push(reader.clone());
+        let needed = orphans.needed_in(&batch);
+        assert_eq!(needed.len(), chain.len(), "every event of the chain, not the reader");
+        assert!(chain.iter().all(|e| needed.contains(&e.id())));
+    }
+
     #[test]
     fn orphans_born_before_the_engines_memory_are_dropped() {
         let all = events(4);
@@ -338,6 +459,6 @@ mod tests {
         orphans.drop_born_before(newest);
         assert!(orphans.len() < all.len() - 1);
         let kept = orphans.released_by(&EventId([9; 32]));
-        assert!(kept.iter().all(|e| e.birth_round() >= newest));
+        assert!(kept.iter().all(|(e, _)| e.birth_round() >= newest));
     }
 }
