@@ -94,6 +94,16 @@ pub struct NodeSection {
     /// core. Validators sharing one machine (a local cluster) run best with their share.
     #[serde(default)]
     pub threads: usize,
+    /// Most events held in the consensus engine's memory; each validator's events get an equal
+    /// share of it (see docs/ARCHITECTURE.md, "Per-validator shares").
+    #[serde(default = "NodeSection::default_dag_events_max")]
+    pub dag_events_max: usize,
+}
+
+impl NodeSection {
+    pub fn default_dag_events_max() -> usize {
+        votegraph_consensus::EngineConfig::default().dag_events_max
+    }
 }
 
 /// More threads than this is a typo, not a machine.
@@ -284,6 +294,7 @@ impl NodeConfig {
                 detail: format!("{} is more than {THREADS_MAX}", self.node.threads),
             });
         }
+        positive("node.dag_events_max", self.node.dag_events_max)?;
         positive("gossip.syncs_in_flight", self.gossip.syncs_in_flight)?;
         positive(
             "gossip.events_per_frame_max",

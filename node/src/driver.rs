@@ -28,8 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use votegraph_consensus::{
     Admission, CreateError, Engine, EquivocationProof, EventId, InsertOutcome, InsertRejection,
-    MemberId,
-    OrderedEvent, Output, Round, VerifiedEvent,
+    MemberId, OrderedEvent, Output, Round, VerifiedEvent,
 };
 use votegraph_gateway::governance::overlay::Overlay;
 use votegraph_gateway::governance::reason::Rejection;

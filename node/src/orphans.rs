@@ -212,8 +212,14 @@ impl Orphans {
             if is_needed {
                 needed.insert(event.id());
             }
-            for parent in [event.self_parent(), event.other_parent()].into_iter().flatten() {
-                claims.entry(parent.id).or_default().push((creator, is_needed));
+            for parent in [event.self_parent(), event.other_parent()]
+                .into_iter()
+                .flatten()
+            {
+                claims
+                    .entry(parent.id)
+                    .or_default()
+                    .push((creator, is_needed));
             }
         }
         needed
@@ -443,7 +449,11 @@ mod tests {
         assert!(orphans.needed_in(&batch).is_empty(), "a chain alone is not");
         batch.push(reader.clone());
         let needed = orphans.needed_in(&batch);
-        assert_eq!(needed.len(), chain.len(), "every event of the chain, not the reader");
+        assert_eq!(
+            needed.len(),
+            chain.len(),
+            "every event of the chain, not the reader"
+        );
         assert!(chain.iter().all(|e| needed.contains(&e.id())));
     }
 

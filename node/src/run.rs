@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{info, warn};
+use votegraph_consensus::EngineConfig;
 use votegraph_gateway::governance::Governance;
 use votegraph_storage::{rebuild_engine, RecoveryError, RocksStore, StoreError};
 
@@ -69,7 +70,10 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
     let store = Arc::new(RocksStore::open(&config.node.data_dir, &config.rocks())?);
     crate::gateway_api::export::remove_stale_exports(&config.node.data_dir);
     keep_genesis_in_ledger(store.as_ref(), &genesis)?;
-    let engine_config = genesis.engine_config();
+    let engine_config = EngineConfig {
+        dag_events_max: config.node.dag_events_max,
+        ..genesis.engine_config()
+    };
     let members = genesis.member_set()?;
     info!(member = me.0, data = %config.node.data_dir.display(), "rebuilding consensus from the ledger");
     let recovered = rebuild_engine(

@@ -120,6 +120,7 @@ pub fn create(spec: &TestnetSpec) -> Result<Genesis, TestnetError> {
                     .unwrap_or_default(),
                 status_interval_s: 10,
                 threads: 0,
+                dag_events_max: crate::config::NodeSection::default_dag_events_max(),
             },
             storage: crate::config::StorageSection {
                 fsync: spec.fsync,

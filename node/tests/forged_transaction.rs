@@ -191,8 +191,8 @@ async fn a_forged_transaction_in_a_validators_event_is_rejected_and_frees_its_si
     chain_of_faulty.push(carrier.clone());
     let key_file = net.join("v3/validator.key");
     gossip_as(
-        &cluster.addresses[0],
         &genesis,
+        (0, &cluster.addresses[0]),
         &key_file,
         FAULTY,
         &chain_of_faulty,

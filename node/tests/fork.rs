@@ -60,8 +60,8 @@ async fn an_export_from_a_cluster_with_a_forking_validator_verifies_and_lists_it
         })
         .collect();
     gossip_as(
-        &cluster.addresses[0],
         &genesis,
+        (0, &cluster.addresses[0]),
         &net.join("v3/validator.key"),
         FORKER,
         &forks,

@@ -1,5 +1,5 @@
 //! A Byzantine validator's tools: its latest event read from a ledger, and a sync that hands
-//! one event to a validator, authenticated with the validator's key.
+//! events to a validator, authenticated with the validator's key.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,11 +39,14 @@ pub fn latest_event_of(data: &Path, genesis: &Genesis, creator: u32) -> Verified
         .expect("the creator made events")
 }
 
-/// Sends `events` (parents first) to the validator at `address` in one sync, authenticated as
-/// validator `sender` with the key in `key_file`.
+/// Events in one frame: the validators' default bound (`gossip.events_per_frame_max`).
+const EVENTS_PER_FRAME: usize = 256;
+
+/// Sends `events` (parents first, at most `gossip.events_per_sync_max`) to validator `receiver`
+/// at `address` in one sync, authenticated as validator `sender` with the key in `key_file`.
 pub async fn gossip_as(
-    address: &str,
     genesis: &Genesis,
+    (receiver, address): (u32, &str),
     key_file: &Path,
     sender: u32,
     events: &[VerifiedEvent],
@@ -54,12 +57,12 @@ pub async fn gossip_as(
         .unwrap()
         .as_millis() as u64;
     let members = genesis.validators.len();
-    // Claims to know everything, so that validator 0 sends nothing back.
+    // Claims to know everything, so that the receiver sends nothing back.
     let hello = sign_hello(
         &key,
         genesis.hash(),
         sender,
-        0,
+        receiver,
         now_ms,
         vec![u64::MAX; members],
         &[],
@@ -84,14 +87,15 @@ pub async fn gossip_as(
             frame: Some(Frame::Hello(_))
         })
     ));
-    for frame in [
+    let batches = events.chunks(EVENTS_PER_FRAME).map(|chunk| {
         Frame::Events(EventBatch {
-            events: events.iter().map(|e| e.encode().into()).collect(),
-        }),
-        Frame::Done(Done {
-            events_sent: events.len() as u64,
-        }),
-    ] {
+            events: chunk.iter().map(|e| e.encode().into()).collect(),
+        })
+    });
+    let done = Frame::Done(Done {
+        events_sent: events.len() as u64,
+    });
+    for frame in batches.chain([done]) {
         out.send(SyncFrame { frame: Some(frame) }).await.unwrap();
     }
     drop(out);
