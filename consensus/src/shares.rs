@@ -129,7 +129,7 @@ mod tests {
     fn shares() -> Shares {
         let config = EngineConfig {
             dag_events_max: 8,
-            future_buffer_events_max: 4,
+            future_buffer_events_max: 8,
             future_buffer_bytes_max: 400,
             ..EngineConfig::default()
         };
