@@ -17,7 +17,7 @@ mod common;
 
 use common::byzantine::{gossip_as, latest_event_of};
 use common::test_spec;
-use common::transactions::{envelopes, finality, submit, HANG_GUARD};
+use common::transactions::{assert_finalize_alike, envelopes, finality, submit, HANG_GUARD};
 
 const FLOODER: u32 = 3;
 const HONEST: [usize; 3] = [0, 1, 2];
@@ -91,26 +91,6 @@ async fn a_flood_larger_than_the_dag_fills_only_its_creators_share_and_the_other
         }
     }
 
-    let after = envelopes(&cluster.chain, 2, 30);
-    submit(&cluster, &HONEST, &after).await;
-    let finals = finality_on_each(&cluster, &after).await;
+    assert_finalize_alike(&cluster, &HONEST, 2).await;
     cluster.stop_all();
-    for (validator, found) in HONEST.iter().zip(&finals) {
-        assert_eq!(
-            found, &finals[0],
-            "validator {validator} ordered the transactions after the flood as validator 0 did"
-        );
-    }
-}
-
-/// Each honest validator's view of `batch` becoming final: tx id -> (index, chain hash).
-async fn finality_on_each(
-    cluster: &Cluster,
-    batch: &[votegraph_gateway::Envelope],
-) -> Vec<std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)>> {
-    let mut finals = Vec::new();
-    for validator in HONEST {
-        finals.push(finality(cluster, validator, batch).await);
-    }
-    finals
 }

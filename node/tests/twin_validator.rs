@@ -22,7 +22,7 @@ use votegraph_storage::{RocksConfig, RocksStore};
 
 mod common;
 
-use common::transactions::{assert_same_chain_at, envelopes, finality, submit, HANG_GUARD};
+use common::transactions::{assert_finalize_alike, envelopes, HANG_GUARD};
 use common::{test_spec, wire};
 use tonic::transport::Channel;
 use votegraph_proto::tx::v1::transactions_client::TransactionsClient;
@@ -149,18 +149,6 @@ fn forks_logged(net: &Path, node: usize) -> usize {
         .unwrap_or_default()
         .matches("fork: a validator signed two conflicting events")
         .count()
-}
-
-/// Transactions of `voter` submitted to `nodes` become final on each of them at the same place.
-async fn assert_finalize_alike(cluster: &Cluster, nodes: &[usize], voter: u8) {
-    let batch = envelopes(&cluster.chain, voter, 12);
-    submit(cluster, nodes, &batch).await;
-    let reference = finality(cluster, nodes[0], &batch).await;
-    for &node in &nodes[1..] {
-        assert_eq!(finality(cluster, node, &batch).await, reference);
-    }
-    let last = reference.values().map(|(index, _)| *index).max().unwrap();
-    assert_same_chain_at(cluster, nodes, last).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

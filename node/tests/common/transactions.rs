@@ -90,3 +90,15 @@ pub async fn assert_same_chain_at(cluster: &Cluster, nodes: &[usize], index: u64
         "validators {nodes:?} disagree at transaction {index}"
     );
 }
+
+/// Transactions of `voter` submitted to `nodes` become final on each of them at the same place.
+pub async fn assert_finalize_alike(cluster: &Cluster, nodes: &[usize], voter: u8) {
+    let batch = envelopes(&cluster.chain, voter, 12);
+    submit(cluster, nodes, &batch).await;
+    let reference = finality(cluster, nodes[0], &batch).await;
+    for &node in &nodes[1..] {
+        assert_eq!(finality(cluster, node, &batch).await, reference);
+    }
+    let last = reference.values().map(|(index, _)| *index).max().unwrap();
+    assert_same_chain_at(cluster, nodes, last).await;
+}
