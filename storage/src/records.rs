@@ -48,11 +48,16 @@ pub struct TransactionRecord {
 
 const SEAL_LEN: usize = 8;
 
-/// Appends an 8-byte blake3 checksum of `table || key || value` to the value.
-pub(crate) fn seal(table: Table, key: &[u8], mut value: Vec<u8>) -> Vec<u8> {
-    let sum = checksum(table, key, &value);
-    value.extend_from_slice(&sum);
-    value
+/// A transaction record's unhashed encoding without its payload: event id, position, timestamp.
+const UNHASHED_TRANSACTION_BYTES: usize = 32 + 4 + 8;
+
+/// The value followed by an 8-byte blake3 checksum of `table || key || value`, in one
+/// allocation of its final size.
+pub(crate) fn seal(table: Table, key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut sealed = Vec::with_capacity(value.len() + SEAL_LEN);
+    sealed.extend_from_slice(value);
+    sealed.extend_from_slice(&checksum(table, key, value));
+    sealed
 }
 
 /// Checks and strips the checksum appended by [`seal`].
@@ -156,7 +161,8 @@ impl LedgerHead {
 impl OrderRecord {
     /// The bytes the order chain hashes: everything but the chain hash itself.
     pub fn unhashed_encoding(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        // Room for the chain hash that `encode` appends.
+        let mut out = Vec::with_capacity(92);
         out.extend_from_slice(self.event_id.as_bytes());
         out.extend_from_slice(&self.round_received.to_le_bytes());
         out.extend_from_slice(&self.consensus_timestamp_ns.to_le_bytes());
@@ -189,12 +195,16 @@ impl OrderRecord {
 impl TransactionRecord {
     /// The bytes the chain hashes: everything but the chain hash itself.
     pub fn unhashed_encoding(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(48 + self.payload.len());
+        let mut out = Vec::with_capacity(UNHASHED_TRANSACTION_BYTES + self.payload.len());
+        self.write_unhashed(&mut out);
+        out
+    }
+
+    fn write_unhashed(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.event_id.as_bytes());
         out.extend_from_slice(&self.position.to_le_bytes());
         out.extend_from_slice(&self.consensus_timestamp_ns.to_le_bytes());
         out.extend_from_slice(&self.payload);
-        out
     }
 
     /// The chain head after this record, given the head before it.
@@ -203,8 +213,9 @@ impl TransactionRecord {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = self.chain_hash.to_vec();
-        out.extend_from_slice(&self.unhashed_encoding());
+        let mut out = Vec::with_capacity(32 + UNHASHED_TRANSACTION_BYTES + self.payload.len());
+        out.extend_from_slice(&self.chain_hash);
+        self.write_unhashed(&mut out);
         out
     }
 
@@ -266,7 +277,7 @@ mod tests {
 
     #[test]
     fn sealed_values_detect_any_flipped_byte() {
-        let sealed = seal("order", b"k", b"some value".to_vec());
+        let sealed = seal("order", b"k", b"some value");
         assert_eq!(unseal("order", b"k", &sealed).unwrap(), b"some value");
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();

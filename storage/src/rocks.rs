@@ -106,7 +106,7 @@ fn write_stalled(e: &rocksdb::Error) -> bool {
 const MEMTABLE_BLOOM_RATIO: f64 = 0.02;
 
 /// Most events one pruning batch deletes.
-const PRUNE_BATCH_EVENTS: u64 = 10_000;
+const PRUNE_BATCH_EVENTS: usize = 10_000;
 
 fn io(e: rocksdb::Error) -> StoreError {
     StoreError::Io(e.into_string())
@@ -157,13 +157,14 @@ impl RocksStore {
         Ok(store)
     }
 
-    /// Writes `wb` atomically, waiting (outside RocksDB) while RocksDB stalls writes.
-    fn commit(&self, wb: rocksdb::WriteBatch) -> Result<(), StoreError> {
+    /// Writes the batch `build` makes atomically, waiting (outside RocksDB) while RocksDB
+    /// stalls writes. RocksDB takes the batch it writes, and a refused write leaves nothing
+    /// behind, so a stalled write builds the same batch again; the common write builds it once
+    /// and copies nothing.
+    fn commit(&self, build: impl Fn() -> rocksdb::WriteBatch) -> Result<(), StoreError> {
         let mut pause = STALL_PAUSE_MIN;
         loop {
-            // A refused write leaves nothing behind; the next attempt writes the same bytes.
-            let attempt = rocksdb::WriteBatch::from_data(wb.data());
-            match self.db.write_opt(attempt, &self.write_options) {
+            match self.db.write_opt(build(), &self.write_options) {
                 Err(e) if write_stalled(&e) => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(STALL_PAUSE_MAX);
@@ -308,7 +309,7 @@ impl RocksStore {
 
     fn write_schema(&self) -> Result<(), StoreError> {
         let mut wb = rocksdb::WriteBatch::default();
-        let value = seal(META, SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().to_vec());
+        let value = seal(META, SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes());
         wb.put_cf(self.table(META), SCHEMA_KEY, value);
         self.db.write_opt(wb, &self.write_options).map_err(io)
     }
@@ -338,11 +339,21 @@ impl RocksStore {
         }
     }
 
-    fn put(&self, wb: &mut rocksdb::WriteBatch, table: Table, key: &[u8], value: Vec<u8>) {
+    fn put(&self, wb: &mut rocksdb::WriteBatch, table: Table, key: &[u8], value: &[u8]) {
         wb.put_cf(self.table(table), key, seal(table, key, value));
     }
 
-    fn apply(&self, wb: &mut rocksdb::WriteBatch, op: Op) {
+    /// The RocksDB batch of `ops`, allocated once at about its final size.
+    fn write_batch(&self, ops: &[Op]) -> rocksdb::WriteBatch {
+        let bytes = ops.iter().map(Op::written_bytes_hint).sum();
+        let mut wb = rocksdb::WriteBatch::with_capacity_bytes(bytes);
+        for op in ops {
+            self.apply(&mut wb, op);
+        }
+        wb
+    }
+
+    fn apply(&self, wb: &mut rocksdb::WriteBatch, op: &Op) {
         match op {
             Op::PutEvent {
                 id,
@@ -351,29 +362,24 @@ impl RocksStore {
                 bytes,
             } => {
                 self.put(wb, EVENTS, id.as_bytes(), bytes);
-                self.put(
-                    wb,
-                    BY_CREATOR,
-                    &creator_key(creator.0, seq, &id),
-                    Vec::new(),
-                );
+                self.put(wb, BY_CREATOR, &creator_key(creator.0, *seq, id), &[]);
             }
             Op::DeleteEvent { id, creator, seq } => {
                 wb.delete_cf(self.table(EVENTS), id.as_bytes());
-                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator.0, seq, &id));
+                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator.0, *seq, id));
             }
             Op::PutOrder { index, record } => {
-                self.put(wb, ORDER, &index_key(index), record.encode())
+                self.put(wb, ORDER, &index_key(*index), &record.encode())
             }
             Op::PutTransaction { index, record } => {
-                self.put(wb, TRANSACTIONS, &index_key(index), record.encode())
+                self.put(wb, TRANSACTIONS, &index_key(*index), &record.encode())
             }
-            Op::PutState { key, value } => self.put(wb, STATE, &key, value),
+            Op::PutState { key, value } => self.put(wb, STATE, key, value),
             Op::DeleteState { key } => wb.delete_cf(self.table(STATE), key),
             Op::PutCheckpoint { round, bytes } => {
-                self.put(wb, CHECKPOINTS, &index_key(round), bytes)
+                self.put(wb, CHECKPOINTS, &index_key(*round), bytes)
             }
-            Op::SetHead(head) => self.put(wb, META, HEAD_KEY, head.encode()),
+            Op::SetHead(head) => self.put(wb, META, HEAD_KEY, &head.encode()),
         }
     }
 
@@ -500,16 +506,12 @@ impl Store for RocksStore {
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
         let _writing = self.writing.lock().expect("write lock poisoned");
         batch.check_continues(&self.head()?)?;
-        let mut wb = rocksdb::WriteBatch::default();
-        for op in batch.ops {
-            self.apply(&mut wb, op);
-        }
-        self.commit(wb)
+        self.commit(|| self.write_batch(&batch.ops))
     }
 
     fn prune_events_born_before(&self, birth_round: Round) -> Result<u64, StoreError> {
         let _writing = self.writing.lock().expect("write lock poisoned");
-        let mut wb = rocksdb::WriteBatch::default();
+        let mut doomed = Vec::new();
         let mut dropped = 0u64;
         for item in self.db.iterator_cf(self.table(EVENTS), IteratorMode::Start) {
             let (key, sealed) = item.map_err(io)?;
@@ -520,18 +522,22 @@ impl Store for RocksStore {
                     EventId(key.as_ref().try_into().map_err(|_| {
                         StoreError::corrupt(EVENTS, &key, "key is not an event id")
                     })?);
-                wb.delete_cf(self.table(EVENTS), &key);
-                wb.delete_cf(self.table(BY_CREATOR), creator_key(creator, seq, &id));
-                dropped += 1;
+                doomed.push(Op::DeleteEvent {
+                    id,
+                    creator: MemberId(creator),
+                    seq,
+                });
                 // Bounded batches: pruning a long history at once must not build one huge
                 // batch. Each batch is whole; an interrupted prune leaves events to drop later.
-                if dropped.is_multiple_of(PRUNE_BATCH_EVENTS) {
-                    self.commit(std::mem::take(&mut wb))?;
+                if doomed.len() == PRUNE_BATCH_EVENTS {
+                    self.commit(|| self.write_batch(&doomed))?;
+                    dropped += doomed.len() as u64;
+                    doomed.clear();
                 }
             }
         }
-        self.commit(wb)?;
-        Ok(dropped)
+        self.commit(|| self.write_batch(&doomed))?;
+        Ok(dropped + doomed.len() as u64)
     }
 
     fn head(&self) -> Result<LedgerHead, StoreError> {
@@ -637,4 +643,75 @@ fn dir_is_empty(path: &Path) -> Result<bool, StoreError> {
         .map_err(|e| StoreError::Io(format!("reading {}: {e}", path.display())))?
         .next()
         .is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header RocksDB puts before a batch's entries (sequence number and count).
+    const BATCH_HEADER_BYTES: usize = 12;
+
+    #[test]
+    fn a_write_batch_fits_the_size_its_operations_announce() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(dir.path(), &RocksConfig::default()).unwrap();
+        let id = EventId([7; 32]);
+        let record = TransactionRecord {
+            event_id: id,
+            position: u32::MAX,
+            consensus_timestamp_ns: u64::MAX,
+            payload: vec![1; 300],
+            chain_hash: [2; 32],
+        };
+        let order = OrderRecord {
+            event_id: id,
+            round_received: u64::MAX,
+            consensus_timestamp_ns: u64::MAX,
+            first_transaction_index: u64::MAX,
+            transaction_count: u32::MAX,
+            chain_hash: [3; 32],
+        };
+        let ops = vec![
+            Op::PutEvent {
+                id,
+                creator: MemberId(u32::MAX),
+                seq: u64::MAX,
+                bytes: vec![4; 1000],
+            },
+            Op::DeleteEvent {
+                id,
+                creator: MemberId(u32::MAX),
+                seq: u64::MAX,
+            },
+            Op::PutOrder {
+                index: u64::MAX,
+                record: order,
+            },
+            Op::PutTransaction {
+                index: u64::MAX,
+                record,
+            },
+            Op::PutState {
+                key: b"tx/0123456789abcdef0123456789abcdef".to_vec(),
+                value: vec![5; 16],
+            },
+            Op::DeleteState {
+                key: b"gov/some/key".to_vec(),
+            },
+            Op::PutCheckpoint {
+                round: u64::MAX,
+                bytes: vec![6; 500],
+            },
+            Op::SetHead(LedgerHead::default()),
+        ];
+        for op in ops {
+            let hint = op.written_bytes_hint();
+            let written = store.write_batch(std::slice::from_ref(&op)).size_in_bytes();
+            assert!(
+                written <= BATCH_HEADER_BYTES + hint,
+                "{op:?}: {written} bytes written, {hint} announced"
+            );
+        }
+    }
 }
