@@ -7,6 +7,7 @@ use crate::bench::report::{percentiles, Percentiles};
 use crate::client::{self, roll, GatewayClient};
 use anyhow::{bail, ensure, Context};
 use ed25519_dalek::SigningKey;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -58,18 +59,53 @@ pub fn unlimited_gateways() -> Vec<(String, String)> {
     ]
 }
 
-/// Runs the election on the gateways `addresses`, with administrator keys `admins` (enough
-/// of them for the threshold).
-pub async fn run(
+/// An election created from the bundled sample manifest, its roll loaded and open.
+pub struct OpenedElection {
+    pub definition: ElectionDefinition,
+    pub manifest_hash: [u8; 32],
+    /// Each voter's key and roll entry, in roll order.
+    pub voters: Vec<(SigningKey, RollEntry)>,
+}
+
+impl OpenedElection {
+    pub fn id(&self) -> &str {
+        &self.definition.election_id
+    }
+
+    /// Each voter's key and a valid ballot for it (see [`sample_ballot`]).
+    pub fn ballots(&self) -> Vec<(SigningKey, Action)> {
+        self.voters
+            .par_iter()
+            .enumerate()
+            .map(|(i, (key, entry))| {
+                let ballot = sample_ballot(
+                    &self.definition,
+                    self.manifest_hash,
+                    &entry.ballot_style,
+                    i as u64,
+                );
+                (key.clone(), Action::CastBallot(ballot))
+            })
+            .collect()
+    }
+}
+
+/// Creates the sample election with `policy`, loads a roll of `voters` generated from `seed`,
+/// and opens it, through the gateways with administrator keys `admins` (enough of them for
+/// the threshold).
+pub async fn open_election(
     gateways: &[GatewayClient],
     admins: &[SigningKey],
-    spec: &DemoSpec,
-) -> anyhow::Result<DemoReport> {
+    voters: u64,
+    seed: u64,
+    policy: SecondBallotPolicy,
+    progress: bool,
+) -> anyhow::Result<OpenedElection> {
     let definition = parse_manifest(SAMPLE_MANIFEST).context("the bundled sample manifest")?;
     let id = definition.election_id.clone();
     let first = &gateways[0];
     say(
-        spec,
+        progress,
         &format!(
             "creating election {id} ({} contests)",
             definition.contests.len()
@@ -77,7 +113,7 @@ pub async fn run(
     );
     let create = AdminAction::CreateElection(ElectionSpec {
         definition: definition.clone(),
-        policy: SecondBallotPolicy::FirstCounts,
+        policy,
         open_at_ns: None,
         close_at_ns: None,
     });
@@ -89,8 +125,8 @@ pub async fn run(
         .iter()
         .map(|s| s.object_id.clone())
         .collect();
-    let voters = roll::generate(spec.seed, spec.voters, &styles);
-    load_roll(gateways, admins, &id, &voters, spec).await?;
+    let voters_on_roll = roll::generate(seed, voters, &styles);
+    load_roll(gateways, admins, &id, &voters_on_roll, progress).await?;
     expect_applied(
         first
             .approve(
@@ -103,32 +139,43 @@ pub async fn run(
     )?;
     let election = wait_for_status(gateways, &id, "open").await?;
     ensure!(
-        election.roll_voters == spec.voters,
-        "roll has {} voters, expected {}",
+        election.roll_voters == voters,
+        "roll has {} voters, expected {voters}",
         election.roll_voters,
-        spec.voters
     );
-    let hash: [u8; 32] = election
+    let manifest_hash: [u8; 32] = election
         .manifest_hash
         .as_ref()
         .try_into()
         .context("manifest hash")?;
-    let ballots: Vec<(SigningKey, Action)> = voters
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, entry))| {
-            (
-                key,
-                Action::CastBallot(sample_ballot(
-                    &definition,
-                    hash,
-                    &entry.ballot_style,
-                    i as u64,
-                )),
-            )
-        })
-        .collect();
-    let expected = expected_tally(&definition, &ballots);
+    Ok(OpenedElection {
+        definition,
+        manifest_hash,
+        voters: voters_on_roll,
+    })
+}
+
+/// Runs the election on the gateways `addresses`, with administrator keys `admins` (enough
+/// of them for the threshold).
+pub async fn run(
+    gateways: &[GatewayClient],
+    admins: &[SigningKey],
+    spec: &DemoSpec,
+) -> anyhow::Result<DemoReport> {
+    let election = open_election(
+        gateways,
+        admins,
+        spec.voters,
+        spec.seed,
+        SecondBallotPolicy::FirstCounts,
+        spec.progress,
+    )
+    .await?;
+    let first = &gateways[0];
+    let id = election.id().to_string();
+    let definition = &election.definition;
+    let ballots = election.ballots();
+    let expected = expected_tally(definition, &ballots);
     let started = Instant::now();
     let (mut latencies, sample_ballot_id) = cast_all(gateways, ballots, spec).await?;
     let cast_seconds = started.elapsed().as_secs_f64();
@@ -159,7 +206,10 @@ pub async fn run(
         "the tally differs from the ballots cast:\n counted {}\n expected {expected}",
         counted["contests"]
     );
-    say(spec, "waiting for the certificate covering the tally ...");
+    say(
+        spec.progress,
+        "waiting for the certificate covering the tally ...",
+    );
     let tally_certificate = certificate_covering(first, published.index).await?;
     let sample_receipt = certified_receipt(first, &sample_ballot_id).await?;
     Ok(DemoReport {
@@ -227,8 +277,8 @@ pub async fn certified_receipt(gateway: &GatewayClient, id: &[u8]) -> anyhow::Re
     }
 }
 
-fn say(spec: &DemoSpec, line: &str) {
-    if spec.progress {
+fn say(progress: bool, line: &str) {
+    if progress {
         eprintln!("{line}");
     }
 }
@@ -245,12 +295,12 @@ async fn load_roll(
     admins: &[SigningKey],
     election_id: &str,
     voters: &[(SigningKey, RollEntry)],
-    spec: &DemoSpec,
+    progress: bool,
 ) -> anyhow::Result<()> {
     let entries: Vec<RollEntry> = voters.iter().map(|(_, e)| e.clone()).collect();
     let amendments = roll::amendments(election_id, &entries);
     say(
-        spec,
+        progress,
         &format!(
             "registering {} voters in {} roll amendments",
             entries.len(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
+use votegraph_gateway::governance::action::Action;
 use votegraph_gateway::{ChainId, Envelope, TxId};
 use votegraph_proto::tx::v1 as pb;
 use votegraph_proto::tx::v1::transactions_client::TransactionsClient;
@@ -20,7 +21,6 @@ const TICK: Duration = Duration::from_millis(5);
 pub struct LoadSpec {
     pub rate_per_s: u64,
     pub duration: Duration,
-    pub payload_bytes: usize,
     /// After the load stops, how long to wait for outstanding transactions to become final.
     pub drain: Duration,
 }
@@ -33,14 +33,18 @@ pub struct LoadResult {
     pub accepted: u64,
     pub refused_pool_full: u64,
     pub refused_other: u64,
-    /// (final at, tx id) for applied transactions as the watched validator reported them.
+    /// (final at, tx id) for final transactions, applied or rejected, but not duplicates, as the
+    /// watched validator reported them.
     pub finalized: Vec<(Instant, TxId)>,
+    /// How many of `finalized` governance rejected (each recorded with its reason).
+    pub rejected: u64,
     /// Why the finality watch ended before the drain did; the figures then miss what was
     /// finalized after it.
     pub watch_error: Option<String>,
 }
 
-/// Signs `count` ballots of `payload_bytes` in parallel.
+/// Signs `count` opaque payloads of `payload_bytes` in parallel (governance records each as
+/// malformed: the consensus and ledger path without the governance rules).
 pub fn presign(chain: &ChainId, count: usize, payload_bytes: usize) -> Vec<(TxId, pb::Envelope)> {
     let keys: Vec<_> = (0..VOTERS)
         .map(|v| {
@@ -54,16 +58,36 @@ pub fn presign(chain: &ChainId, count: usize, payload_bytes: usize) -> Vec<(TxId
         .into_par_iter()
         .map(|i| {
             let payload: Vec<u8> = (0..payload_bytes).map(|b| (i + b) as u8).collect();
-            let envelope = Envelope::sign(chain, &keys[i % VOTERS], (i / VOTERS) as u64, payload);
-            let wire = pb::Envelope {
-                payload: envelope.payload.clone().into(),
-                signer: envelope.signer.to_vec().into(),
-                signature: envelope.signature.to_vec().into(),
-                nonce: envelope.nonce,
-            };
-            (envelope.id(), wire)
+            wire(Envelope::sign(
+                chain,
+                &keys[i % VOTERS],
+                (i / VOTERS) as u64,
+                payload,
+            ))
         })
         .collect()
+}
+
+/// Signs each voter's action (nonce 0: one transaction per key) in parallel.
+pub fn presign_actions(
+    chain: &ChainId,
+    actions: &[(ed25519_dalek::SigningKey, Action)],
+) -> Vec<(TxId, pb::Envelope)> {
+    actions
+        .par_iter()
+        .map(|(key, action)| wire(Envelope::sign(chain, key, 0, action.encode())))
+        .collect()
+}
+
+fn wire(envelope: Envelope) -> (TxId, pb::Envelope) {
+    let id = envelope.id();
+    let wire = pb::Envelope {
+        payload: envelope.payload.into(),
+        signer: envelope.signer.to_vec().into(),
+        signature: envelope.signature.to_vec().into(),
+        nonce: envelope.nonce,
+    };
+    (id, wire)
 }
 
 /// Submits `transactions` round-robin to `clients` at the spec's rate and watches finality on
@@ -81,7 +105,7 @@ pub async fn drive(
         })
         .await?
         .into_inner();
-    let (final_tx, mut final_rx) = mpsc::unbounded_channel::<(Instant, TxId)>();
+    let (final_tx, mut final_rx) = mpsc::unbounded_channel::<(Instant, TxId, bool)>();
     let watcher = tokio::spawn(async move {
         loop {
             let batch = match updates.message().await {
@@ -92,7 +116,7 @@ pub async fn drive(
             let now = Instant::now();
             for f in batch.transactions.iter().filter(|f| !f.duplicate) {
                 if let Ok(id) = <[u8; 32]>::try_from(f.tx_id.as_ref()) {
-                    let _ = final_tx.send((now, TxId(id)));
+                    let _ = final_tx.send((now, TxId(id), f.applied));
                 }
             }
         }
@@ -129,11 +153,15 @@ pub async fn drive(
     }
     let outstanding: HashMap<TxId, ()> = submitted.iter().map(|(_, id)| (*id, ())).collect();
     let mut finalized = Vec::new();
+    let mut rejected = 0u64;
     let drain_until = Instant::now() + spec.drain;
     while finalized.len() < counts[0] as usize {
         let remaining = drain_until.saturating_duration_since(Instant::now());
         match tokio::time::timeout(remaining, final_rx.recv()).await {
-            Ok(Some((at, id))) if outstanding.contains_key(&id) => finalized.push((at, id)),
+            Ok(Some((at, id, applied))) if outstanding.contains_key(&id) => {
+                finalized.push((at, id));
+                rejected += u64::from(!applied);
+            }
             Ok(Some(_)) => {}
             _ => break,
         }
@@ -152,6 +180,7 @@ pub async fn drive(
         refused_pool_full: counts[1],
         refused_other: counts[2],
         finalized,
+        rejected,
         watch_error,
     })
 }

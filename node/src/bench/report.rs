@@ -14,6 +14,9 @@ pub struct BenchSettings {
     pub duration_s: u64,
     pub warmup_s: u64,
     pub wan: String,
+    /// What the transactions are: `opaque` payloads or `ballots` of an open election.
+    pub workload: String,
+    /// Payload bytes per transaction (for ballots, their mean size).
     pub payload_bytes: usize,
     pub fsync: bool,
 }
@@ -54,6 +57,9 @@ pub struct BenchReport {
     pub refused_other: u64,
     /// Accepted transactions seen final by the end of the drain.
     pub finalized: u64,
+    /// How many of those governance rejected: every one for opaque payloads, none for valid
+    /// ballots.
+    pub rejected_by_governance: u64,
     /// Transactions finalized per second after the warmup, until the load stopped.
     pub finalized_per_s: f64,
     /// Set when the finality watch ended early: the figures are then incomplete.
@@ -161,9 +167,13 @@ pub fn render_table(r: &BenchReport) -> String {
     line(
         "cluster",
         format!(
-            "{} validators, wan {}, fsync {}, payload {} B",
-            s.validators, s.wan, s.fsync, s.payload_bytes
+            "{} validators, wan {}, fsync {}",
+            s.validators, s.wan, s.fsync
         ),
+    );
+    line(
+        "workload",
+        format!("{}, payload {} B", s.workload, s.payload_bytes),
     );
     line(
         "offered load",
@@ -181,6 +191,10 @@ pub fn render_table(r: &BenchReport) -> String {
         format!("{} / {}", r.refused_pool_full, r.refused_other),
     );
     line("finalized", format!("{}", r.finalized));
+    line(
+        "of which rejected by governance",
+        format!("{}", r.rejected_by_governance),
+    );
     if let Some(e) = &r.watch_error {
         line(
             "finality watch ended early",

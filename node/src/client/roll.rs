@@ -2,6 +2,7 @@
 //! comments; and generated rolls (with their secret keys) for demos and tests.
 
 use ed25519_dalek::SigningKey;
+use rayon::prelude::*;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use votegraph_gateway::governance::action::{AdminAction, RollEntry};
@@ -93,9 +94,11 @@ pub fn generated_key(seed: u64, index: u64) -> SigningKey {
     SigningKey::from_bytes(hasher.finalize().as_bytes())
 }
 
-/// `count` generated voters with styles assigned in turn: (key, roll entry).
+/// `count` generated voters with styles assigned in turn: (key, roll entry). Deriving a key
+/// costs a scalar multiplication, so a large roll is generated on every core.
 pub fn generate(seed: u64, count: u64, styles: &[String]) -> Vec<(SigningKey, RollEntry)> {
     (0..count)
+        .into_par_iter()
         .map(|i| {
             let key = generated_key(seed, i);
             let entry = RollEntry {

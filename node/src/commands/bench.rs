@@ -6,10 +6,15 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use votegraph_gateway::governance::action::SecondBallotPolicy;
+use votegraph_gateway::TxId;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::bench::load::{self, LoadSpec};
 use votegraph_node::bench::machine;
 use votegraph_node::bench::report::{self, BenchReport, BenchSettings, NodeUsage};
+use votegraph_node::client::GatewayClient;
+use votegraph_node::{demo, keys};
+use votegraph_proto::tx::v1 as pb;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -28,7 +33,13 @@ pub struct BenchArgs {
     /// WAN emulation: lan or three-regions (40-160 ms one-way between regions a, b, c).
     #[arg(long, default_value = "lan")]
     wan: String,
-    /// Payload bytes per transaction (a realistic encrypted ballot is a few hundred).
+    /// What to submit: `opaque` signed payloads of --payload-bytes, which governance records
+    /// as malformed (consensus and ledger only), or `ballots`: an election of the bundled
+    /// sample manifest with one voter per ballot (rate x duration voters on its roll, loaded
+    /// before the load starts), each voter's signed ballot applied by governance.
+    #[arg(long, value_enum, default_value_t = Workload::Opaque)]
+    workload: Workload,
+    /// Payload bytes per opaque transaction (a realistic encrypted ballot is a few hundred).
     #[arg(long, default_value_t = 200)]
     payload_bytes: usize,
     /// Skip fsync in the validators' ledgers.
@@ -38,6 +49,21 @@ pub struct BenchArgs {
     /// directory, kept).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Workload {
+    Opaque,
+    Ballots,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Opaque => "opaque",
+            Workload::Ballots => "ballots",
+        }
+    }
 }
 
 pub fn run(args: BenchArgs) -> ExitCode {
@@ -72,14 +98,27 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             checkpoint_interval_rounds: 100,
         },
     )?;
+    if args.workload == Workload::Ballots {
+        // The roll is loaded through the gateways from this one client.
+        cluster.env.extend(demo::unlimited_gateways());
+    }
     let count = (args.rate * args.duration) as usize;
-    eprintln!(
-        "signing {count} ballots of {} bytes ...",
-        args.payload_bytes
-    );
-    let transactions = load::presign(&cluster.chain, count, args.payload_bytes);
-    cluster.start_all()?;
-    cluster.wait_all_ready(Duration::from_secs(60)).await?;
+    let transactions = match args.workload {
+        Workload::Opaque => {
+            eprintln!(
+                "signing {count} transactions of {} bytes ...",
+                args.payload_bytes
+            );
+            let signed = load::presign(&cluster.chain, count, args.payload_bytes);
+            start(&mut cluster).await?;
+            signed
+        }
+        Workload::Ballots => {
+            start(&mut cluster).await?;
+            presign_ballots(&cluster, count).await?
+        }
+    };
+    let payload_bytes = mean_payload_bytes(&transactions);
     eprintln!(
         "{} validators up in {}; offering {} tx/s for {} s",
         args.validators,
@@ -99,7 +138,6 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let spec = LoadSpec {
         rate_per_s: args.rate,
         duration: Duration::from_secs(args.duration),
-        payload_bytes: args.payload_bytes,
         drain: Duration::from_secs(15),
     };
     let result = load::drive(clients, cluster.client(0)?, transactions, &spec).await?;
@@ -126,7 +164,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         duration_s: args.duration,
         warmup_s: args.warmup,
         wan: args.wan.clone(),
-        payload_bytes: args.payload_bytes,
+        workload: args.workload.name().into(),
+        payload_bytes,
         fsync: !args.no_fsync,
     };
     let figures = report::figures(&result, &settings);
@@ -140,6 +179,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         refused_pool_full: result.refused_pool_full,
         refused_other: result.refused_other,
         finalized: figures.finalized,
+        rejected_by_governance: result.rejected,
         finalized_per_s: figures.finalized_per_s,
         watch_error: result.watch_error.clone(),
         latency_ms: figures.latency_ms,
@@ -156,6 +196,46 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::write(out.join("bench.svg"), report::render_svg(&report))?;
     println!("report: {0}/bench.json, plot: {0}/bench.svg", out.display());
     Ok(())
+}
+
+async fn start(cluster: &mut Cluster) -> anyhow::Result<()> {
+    cluster.start_all()?;
+    cluster.wait_all_ready(Duration::from_secs(60)).await?;
+    Ok(())
+}
+
+/// Opens an election with a roll of `count` voters and signs one ballot for each.
+async fn presign_ballots(
+    cluster: &Cluster,
+    count: usize,
+) -> anyhow::Result<Vec<(TxId, pb::Envelope)>> {
+    let gateways = cluster
+        .addresses
+        .iter()
+        .map(|a| GatewayClient::new(a, cluster.chain))
+        .collect::<Result<Vec<_>, _>>()?;
+    let admins = (1..=2)
+        .map(|i| keys::read(&cluster.dir.join(format!("admin-{i}.key"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let election = demo::open_election(
+        &gateways,
+        &admins,
+        count as u64,
+        BALLOT_SEED,
+        SecondBallotPolicy::FirstCounts,
+        true,
+    )
+    .await?;
+    eprintln!("signing {count} ballots, one per voter ...");
+    Ok(load::presign_actions(&cluster.chain, &election.ballots()))
+}
+
+/// Seed of the generated roll (any: every run opens a new cluster).
+const BALLOT_SEED: u64 = 1;
+
+fn mean_payload_bytes(transactions: &[(TxId, pb::Envelope)]) -> usize {
+    let total: usize = transactions.iter().map(|(_, e)| e.payload.len()).sum();
+    total / transactions.len().max(1)
 }
 
 /// Whether every validator has the same chain hash at the highest index all of them reached.
