@@ -136,10 +136,7 @@ impl RocksStore {
         // machine's CPU at 8,000 tx/s). Where the file system cannot, RocksDB would fail its
         // first flush, so ask the directory first.
         options.set_use_direct_io_for_flush_and_compaction(crate::direct_io::supported(path));
-        let descriptors = TABLES
-            .iter()
-            .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config)));
-        let db = DB::open_cf_descriptors(&options, path, descriptors)
+        let db = DB::open_cf_descriptors(&options, path, column_families(config))
             .map_err(|e| open_error(path, e))?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(config.fsync);
@@ -200,10 +197,7 @@ impl RocksStore {
         // refusing one) adds no file to it.
         options.set_db_log_dir(std::env::temp_dir().join("votegraph-read-only-logs"));
         check_tables(path, &options)?;
-        let descriptors = TABLES
-            .iter()
-            .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config)));
-        let db = DB::open_cf_descriptors_read_only(&options, path, descriptors, false)
+        let db = DB::open_cf_descriptors_read_only(&options, path, column_families(config), false)
             .map_err(|e| open_error(path, e))?;
         let store = RocksStore {
             db,
@@ -478,10 +472,20 @@ fn db_options(config: &RocksConfig) -> Options {
     options
 }
 
-fn table_options(config: &RocksConfig) -> Options {
+/// Every table, all with one block cache of `config.block_cache_bytes`.
+fn column_families(config: &RocksConfig) -> Vec<ColumnFamilyDescriptor> {
+    // One cache, so that `block_cache_bytes` bounds the ledger's read cache as a whole.
+    let cache = Cache::new_lru_cache(config.block_cache_bytes);
+    TABLES
+        .iter()
+        .map(|t| ColumnFamilyDescriptor::new(*t, table_options(config, &cache)))
+        .collect()
+}
+
+fn table_options(config: &RocksConfig, cache: &Cache) -> Options {
     let mut options = Options::default();
     let mut block = BlockBasedOptions::default();
-    block.set_block_cache(&Cache::new_lru_cache(config.block_cache_bytes));
+    block.set_block_cache(cache);
     block.set_bloom_filter(10.0, false);
     options.set_block_based_table_factory(&block);
     options.set_write_buffer_size(config.write_buffer_bytes);
@@ -651,6 +655,35 @@ mod tests {
 
     /// The header RocksDB puts before a batch's entries (sequence number and count).
     const BATCH_HEADER_BYTES: usize = 12;
+
+    #[test]
+    fn every_table_reads_through_one_block_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(dir.path(), &RocksConfig::default()).unwrap();
+        let id = EventId([9; 32]);
+        let mut batch = Batch::new();
+        batch.put_event(id, MemberId(0), 0, vec![1; 5000]);
+        batch.put_state(b"gov/roll/x".to_vec(), vec![2; 300]);
+        store.write(batch).unwrap();
+        for table in [EVENTS, STATE] {
+            store.db.flush_cf(store.table(table)).unwrap();
+        }
+        assert!(store.event(&id).unwrap().is_some());
+        assert!(store.state(b"gov/roll/x").unwrap().is_some());
+        let usage = |table| {
+            store
+                .db
+                .property_int_value_cf(store.table(table), "rocksdb.block-cache-usage")
+                .unwrap()
+                .unwrap()
+        };
+        assert!(usage(STATE) > 0);
+        assert_eq!(
+            usage(EVENTS),
+            usage(STATE),
+            "one cache holds both tables' blocks"
+        );
+    }
 
     #[test]
     fn a_write_batch_fits_the_size_its_operations_announce() {

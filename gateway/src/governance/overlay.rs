@@ -38,9 +38,10 @@ pub struct Overlay<'a> {
 }
 
 /// Most committed entries an overlay remembers, and most bytes of their values. The entries
-/// read again are read first (by the commit's first ballot), so a full memory keeps them.
-const BASE_READS_MAX: usize = 4096;
-const BASE_READ_BYTES_MAX: usize = 16 << 20;
+/// read again are read first (by the commit's first ballot), so a full memory keeps them; the
+/// rest (one roll entry per voter) are read once, and remembering them only costs.
+const BASE_READS_MAX: usize = 256;
+const BASE_READ_BYTES_MAX: usize = 4 << 20;
 
 /// Values read from the committed state (`None`: absent), within the bounds above.
 #[derive(Default)]
