@@ -15,7 +15,6 @@ use votegraph_gateway::Envelope;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::client::{self, GatewayClient};
 use votegraph_node::demo::{self, DemoSpec};
-use votegraph_node::keys;
 use votegraph_proto::tx::v1 as txpb;
 use votegraph_proto::v1 as pb;
 
@@ -62,14 +61,8 @@ async fn setup_with(dir: &Path, env: Vec<(String, String)>) -> Setup {
     let cluster = Cluster::launch(exe, &dir.join("net"), &spec, env)
         .await
         .unwrap();
-    let gateways = cluster
-        .addresses
-        .iter()
-        .map(|a| GatewayClient::new(a, cluster.chain).unwrap())
-        .collect();
-    let admins = (1..=3)
-        .map(|i| keys::read(&dir.join("net").join(format!("admin-{i}.key"))).unwrap())
-        .collect();
+    let gateways = cluster.gateways().unwrap();
+    let admins = cluster.admin_keys(3).unwrap();
     Setup {
         cluster,
         gateways,

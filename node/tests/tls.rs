@@ -9,7 +9,7 @@ use votegraph_gateway::governance::manifest::parse_native;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::client::GatewayClient;
 use votegraph_node::config::NodeConfig;
-use votegraph_node::{demo, keys, testnet};
+use votegraph_node::{demo, testnet};
 use votegraph_proto::v1 as pb;
 
 const DEFINITION: &str = r#"
@@ -41,9 +41,7 @@ async fn the_gateway_is_served_over_tls_with_the_testnet_certificates() {
         Some(&ca),
     )
     .unwrap();
-    let admins: Vec<_> = (1..=2)
-        .map(|i| keys::read(&net.join(format!("admin-{i}.key"))).unwrap())
-        .collect();
+    let admins = cluster.admin_keys(2).unwrap();
     let create = AdminAction::CreateElection(ElectionSpec {
         definition: parse_native(DEFINITION).unwrap(),
         policy: SecondBallotPolicy::FirstCounts,

@@ -2,8 +2,11 @@
 //! a testnet on free loopback ports, one `votegraph node` child per validator, started,
 //! killed (SIGKILL) and restarted individually.
 
+use crate::client::{ClientError, GatewayClient};
 use crate::config::WanSection;
+use crate::keys::{self, KeyFileError};
 use crate::testnet::{self, TestnetSpec};
+use ed25519_dalek::SigningKey;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -115,6 +118,21 @@ impl Cluster {
             children: (0..spec.validators).map(|_| None).collect(),
             env: default_threads(spec.validators),
         })
+    }
+
+    /// A gateway client for each validator, in order.
+    pub fn gateways(&self) -> Result<Vec<GatewayClient>, ClientError> {
+        self.addresses
+            .iter()
+            .map(|a| GatewayClient::new(a, self.chain))
+            .collect()
+    }
+
+    /// The first `count` administrator keys the testnet wrote (`admin-1.key`, ...).
+    pub fn admin_keys(&self, count: usize) -> Result<Vec<SigningKey>, KeyFileError> {
+        (1..=count)
+            .map(|i| keys::read(&self.dir.join(format!("admin-{i}.key"))))
+            .collect()
     }
 
     pub fn len(&self) -> usize {

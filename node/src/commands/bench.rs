@@ -12,8 +12,7 @@ use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::bench::load::{self, LoadSpec};
 use votegraph_node::bench::machine;
 use votegraph_node::bench::report::{self, BenchReport, BenchSettings, NodeUsage};
-use votegraph_node::client::GatewayClient;
-use votegraph_node::{demo, keys};
+use votegraph_node::demo;
 use votegraph_proto::tx::v1 as pb;
 
 #[derive(Args)]
@@ -209,14 +208,8 @@ async fn presign_ballots(
     cluster: &Cluster,
     count: usize,
 ) -> anyhow::Result<Vec<(TxId, pb::Envelope)>> {
-    let gateways = cluster
-        .addresses
-        .iter()
-        .map(|a| GatewayClient::new(a, cluster.chain))
-        .collect::<Result<Vec<_>, _>>()?;
-    let admins = (1..=2)
-        .map(|i| keys::read(&cluster.dir.join(format!("admin-{i}.key"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let gateways = cluster.gateways()?;
+    let admins = cluster.admin_keys(2)?;
     let election = demo::open_election(
         &gateways,
         &admins,

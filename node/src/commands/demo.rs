@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use votegraph_node::audit::receipt::ReceiptFile;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
-use votegraph_node::client::GatewayClient;
 use votegraph_node::demo::{self, DemoReport, DemoSpec};
 use votegraph_node::genesis::Genesis;
-use votegraph_node::{hex, keys};
+use votegraph_node::hex;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -46,14 +45,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let mut cluster = Cluster::launch(&exe, &out, &spec, demo::unlimited_gateways()).await?;
     let result = async {
         eprintln!("{} validators up in {}", args.validators, out.display());
-        let gateways = cluster
-            .addresses
-            .iter()
-            .map(|a| GatewayClient::new(a, cluster.chain))
-            .collect::<Result<Vec<_>, _>>()?;
-        let admins = (1..=2)
-            .map(|i| keys::read(&out.join(format!("admin-{i}.key"))))
-            .collect::<Result<Vec<_>, _>>()?;
+        let gateways = cluster.gateways()?;
+        let admins = cluster.admin_keys(2)?;
         let spec = DemoSpec {
             voters: args.voters,
             concurrency: args.concurrency,

@@ -12,7 +12,6 @@ use votegraph_gateway::Envelope;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::client::GatewayClient;
 use votegraph_node::demo::{self, DemoSpec};
-use votegraph_node::keys;
 use votegraph_proto::tx::v1 as txpb;
 use votegraph_proto::v1 as pb;
 
@@ -58,14 +57,8 @@ pub async fn election_cluster(net: &Path, voters: u64, seed: u64) -> ElectionClu
     let cluster = Cluster::launch(exe, net, &test_spec(), demo::unlimited_gateways())
         .await
         .unwrap();
-    let gateways: Vec<_> = cluster
-        .addresses
-        .iter()
-        .map(|a| GatewayClient::new(a, cluster.chain).unwrap())
-        .collect();
-    let admins: Vec<_> = (1..=2)
-        .map(|i| keys::read(&net.join(format!("admin-{i}.key"))).unwrap())
-        .collect();
+    let gateways = cluster.gateways().unwrap();
+    let admins = cluster.admin_keys(2).unwrap();
     let demo_spec = DemoSpec {
         voters,
         concurrency: 16,
