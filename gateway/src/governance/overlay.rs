@@ -4,9 +4,10 @@
 //!
 //! Every ballot of a commit reads the same few entries (its election's status, definition and
 //! closing schedule) that nothing in the commit writes; from the ledger each read is a RocksDB
-//! lookup, together about a third of a ballot's cost. So an overlay remembers what it read from
-//! the committed state, which cannot change while the overlay lives (a commit writes its
-//! overlay's changes only after it is done with it).
+//! lookup, together about a third of the cost of applying a ballot. So an overlay remembers
+//! what it read from the committed state, which does not change while a commit's overlay lives
+//! (the commit writes the overlay's changes only after it is done with it). A gateway's early
+//! check, whose overlay lives for one transaction while the ledger may move on, is advisory.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
