@@ -147,6 +147,11 @@ impl Default for StorageSection {
 pub struct GossipSection {
     /// Syncs with different peers running at once.
     pub syncs_in_flight: usize,
+    /// Syncs one peer may have open with this validator at once; more are refused with
+    /// RESOURCE_EXHAUSTED. An honest peer opens one at a time (a second while the first winds
+    /// down); the bound keeps a faulty one from holding an answer of `bytes_per_sync_max` per
+    /// stream it opens.
+    pub syncs_open_per_peer_max: usize,
     /// Pause after a sync that exchanged nothing (idle), in milliseconds.
     pub idle_interval_ms: u64,
     /// Least time between the starts of two syncs of one loop, in milliseconds: bounds the
@@ -174,6 +179,7 @@ impl Default for GossipSection {
     fn default() -> Self {
         GossipSection {
             syncs_in_flight: 2,
+            syncs_open_per_peer_max: 4,
             idle_interval_ms: 50,
             sync_interval_min_ms: 10,
             events_per_frame_max: 256,
@@ -296,6 +302,10 @@ impl NodeConfig {
         }
         positive("node.dag_events_max", self.node.dag_events_max)?;
         positive("gossip.syncs_in_flight", self.gossip.syncs_in_flight)?;
+        positive(
+            "gossip.syncs_open_per_peer_max",
+            self.gossip.syncs_open_per_peer_max,
+        )?;
         positive(
             "gossip.events_per_frame_max",
             self.gossip.events_per_frame_max,

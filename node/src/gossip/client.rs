@@ -236,6 +236,13 @@ impl Gossiper {
     }
 
     fn note_peer(&self, peer: &Peer, result: &Result<SyncOutcome, Status>) {
+        if let Err(status) = result {
+            if status.code() == tonic::Code::ResourceExhausted {
+                // Reachable, but still winding down earlier syncs from this validator.
+                debug!(peer = peer.id.0, reason = status.message(), "peer busy");
+                return;
+            }
+        }
         let now = match result {
             Ok(_) => PeerState::Up,
             Err(s) if s.code() == tonic::Code::FailedPrecondition => PeerState::TooFarBehind,

@@ -5,6 +5,7 @@ use super::auth::{sign_hello, HelloChecker};
 use super::exchange::FrameLimits;
 use super::history;
 use super::index::Behind;
+use super::open_syncs::OpenSyncs;
 use super::verify::Rules;
 use crate::config::{GossipSection, WanSection};
 use crate::driver::Command;
@@ -30,6 +31,8 @@ pub struct GossipContext {
     pub wan: WanSection,
     /// Region of each validator, by member index.
     pub regions: Vec<String>,
+    /// Syncs each peer has open with this validator (the callee side).
+    pub open_syncs: OpenSyncs,
     last_hello_ms: AtomicU64,
     ledger_reads: tokio::sync::Semaphore,
 }
@@ -47,11 +50,12 @@ impl GossipContext {
         wan: WanSection,
         regions: Vec<String>,
     ) -> Self {
-        let keys = rules
+        let keys: Vec<_> = rules
             .members
             .ids()
             .map(|id| rules.members.get(id).expect("member").public_key)
             .collect();
+        let open_syncs = OpenSyncs::new(keys.len(), settings.syncs_open_per_peer_max);
         let checker = HelloChecker::new(genesis_hash, me.0, keys, settings.clock_skew_ms_max);
         GossipContext {
             me,
@@ -64,6 +68,7 @@ impl GossipContext {
             settings,
             wan,
             regions,
+            open_syncs,
             last_hello_ms: AtomicU64::new(0),
             ledger_reads: tokio::sync::Semaphore::new(1),
         }

@@ -8,5 +8,6 @@ pub mod delay;
 pub mod exchange;
 pub mod history;
 pub mod index;
+pub mod open_syncs;
 pub mod server;
 pub mod verify;

@@ -51,6 +51,10 @@ impl Gossip for GossipService {
             .check(&hello, now_ms(), HelloRole::Request)
             .map_err(|e| Status::unauthenticated(e.to_string()))?;
         let peer = MemberId(hello.from_member);
+        let open = context
+            .open_syncs
+            .open(peer)
+            .map_err(|e| Status::resource_exhausted(e.to_string()))?;
         let missing = context
             .events_for(&hello)
             .await
@@ -58,7 +62,9 @@ impl Gossip for GossipService {
         let (out, frames) = delayed_channel(FRAMES_IN_FLIGHT, context.delay_to(peer));
         let answer = context.answer_to(peer, &hello);
         let limits = context.frame_limits();
+        let sending = Arc::clone(&open);
         tokio::spawn(async move {
+            let _open = sending;
             let hello = SyncFrame {
                 frame: Some(Frame::Hello(answer)),
             };
@@ -67,6 +73,7 @@ impl Gossip for GossipService {
             }
         });
         tokio::spawn(async move {
+            let _open = open;
             let mut received = Received::default();
             if let Err(status) = receive_all(&context, peer, &mut inbound, &mut received).await {
                 debug!(peer = peer.0, %status, "sync from peer ended early");

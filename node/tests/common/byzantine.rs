@@ -1,9 +1,12 @@
-//! A Byzantine validator's tools: its latest event read from a ledger, and a sync that hands
-//! events to a validator, authenticated with the validator's key.
+//! A Byzantine validator's tools: its latest event read from a ledger, and syncs (one that hands
+//! events to a validator, one held open), authenticated with the validator's key.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
 use votegraph_consensus::{MemberId, UncheckedEvent, VerifiedEvent};
 use votegraph_node::genesis::Genesis;
 use votegraph_node::gossip::auth::sign_hello;
@@ -42,44 +45,67 @@ pub fn latest_event_of(data: &Path, genesis: &Genesis, creator: u32) -> Verified
 /// Events in one frame: the validators' default bound (`gossip.events_per_frame_max`).
 const EVENTS_PER_FRAME: usize = 256;
 
-/// Sends `events` (parents first, at most `gossip.events_per_sync_max`) to validator `receiver`
-/// at `address` in one sync, authenticated as validator `sender` with the key in `key_file`.
-pub async fn gossip_as(
-    genesis: &Genesis,
-    (receiver, address): (u32, &str),
-    key_file: &Path,
-    sender: u32,
-    events: &[VerifiedEvent],
-) {
-    let key = keys::read(key_file).unwrap();
+/// Hello timestamps, strictly increasing within this test process (a validator refuses a hello
+/// not newer than the last one from the same sender).
+fn next_hello_ms() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
+    let previous = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(last.max(now_ms) + 1)
+        })
+        .unwrap();
+    previous.max(now_ms) + 1
+}
+
+/// Opens a sync with validator `receiver` at `address`, authenticated as validator `sender` with
+/// the key in `key_file`, claiming to know everything (so that the receiver sends nothing
+/// back). Returns the caller's side (its hello sent; the sync stays open while it lives) and
+/// the receiver's answer, or the receiver's refusal.
+pub async fn open_sync_as(
+    genesis: &Genesis,
+    (receiver, address): (u32, &str),
+    key_file: &Path,
+    sender: u32,
+) -> Result<(mpsc::Sender<SyncFrame>, Streaming<SyncFrame>), Status> {
+    let key = keys::read(key_file).unwrap();
     let members = genesis.validators.len();
-    // Claims to know everything, so that the receiver sends nothing back.
     let hello = sign_hello(
         &key,
         genesis.hash(),
         sender,
         receiver,
-        now_ms,
+        next_hello_ms(),
         vec![u64::MAX; members],
         &[],
         &[],
     );
-    let (out, frames) = tokio::sync::mpsc::channel(4);
+    let (out, frames) = mpsc::channel(4);
     out.send(SyncFrame {
         frame: Some(Frame::Hello(hello)),
     })
     .await
     .unwrap();
     let mut client = GossipClient::connect(address.to_string()).await.unwrap();
-    let mut inbound = client
-        .sync(ReceiverStream::new(frames))
+    let inbound = client.sync(ReceiverStream::new(frames)).await?.into_inner();
+    Ok((out, inbound))
+}
+
+/// Sends `events` (parents first, at most `gossip.events_per_sync_max`) to validator `receiver`
+/// at `address` in one sync, authenticated as validator `sender` with the key in `key_file`.
+pub async fn gossip_as(
+    genesis: &Genesis,
+    receiver: (u32, &str),
+    key_file: &Path,
+    sender: u32,
+    events: &[VerifiedEvent],
+) {
+    let (out, mut inbound) = open_sync_as(genesis, receiver, key_file, sender)
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let answer = inbound.message().await.unwrap();
     assert!(matches!(
         answer,
