@@ -8,6 +8,7 @@ use super::exchange::{receive_all, send_events, Received};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::{timeout_at, Instant};
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::debug;
@@ -34,10 +35,11 @@ impl Gossip for GossipService {
     ) -> Result<Response<Self::SyncStream>, Status> {
         let context = Arc::clone(&self.context);
         let mut inbound = request.into_inner();
-        // An honest caller sends its hello first thing; a stream that shows none within the
-        // sync timeout (the caller's own limit) is not held open.
-        let sync_timeout = Duration::from_millis(context.settings.sync_timeout_ms);
-        let first = tokio::time::timeout(sync_timeout, inbound.message())
+        // An honest caller sends its hello first thing and gives up on a sync at the sync
+        // timeout. A stream that shows no hello by then, or any sync still open then, is closed:
+        // a connection that died silently must not keep its place among the peer's open syncs.
+        let ends_by = Instant::now() + Duration::from_millis(context.settings.sync_timeout_ms);
+        let first = timeout_at(ends_by, inbound.message())
             .await
             .map_err(|_| Status::deadline_exceeded("no hello within the sync timeout"))??;
         let hello = match first {
@@ -68,15 +70,29 @@ impl Gossip for GossipService {
             let hello = SyncFrame {
                 frame: Some(Frame::Hello(answer)),
             };
-            if out.send(hello).await.is_ok() {
-                send_events(&out, missing, limits).await;
+            let send = async {
+                if out.send(hello).await.is_ok() {
+                    send_events(&out, missing, limits).await;
+                }
+            };
+            if timeout_at(ends_by, send).await.is_err() {
+                debug!(
+                    peer = peer.0,
+                    "answer to peer not taken within the sync timeout"
+                );
             }
         });
         tokio::spawn(async move {
             let _open = open;
             let mut received = Received::default();
-            if let Err(status) = receive_all(&context, peer, &mut inbound, &mut received).await {
-                debug!(peer = peer.0, %status, "sync from peer ended early");
+            let receive = receive_all(&context, peer, &mut inbound, &mut received);
+            match timeout_at(ends_by, receive).await {
+                Ok(Ok(())) => {}
+                Ok(Err(status)) => debug!(peer = peer.0, %status, "sync from peer ended early"),
+                Err(_) => debug!(
+                    peer = peer.0,
+                    "sync from peer still open at the sync timeout"
+                ),
             }
         });
         let stream = ReceiverStream::new(frames).map(Ok);
