@@ -1,8 +1,8 @@
 //! Casting a ballot: the rules every validator checks at the ballot's consensus time, the
 //! second-ballot policy, and the tally update.
 
-use crate::governance::action::{Ballot, SecondBallotPolicy};
-use crate::governance::definition::ElectionDefinition;
+use crate::governance::action::{Ballot, ContestVote, SecondBallotPolicy, SelectionVote};
+use crate::governance::definition::{position_from, Contest, ElectionDefinition, Selection};
 use crate::governance::election;
 use crate::governance::overlay::{Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
@@ -10,7 +10,7 @@ use crate::governance::records::{self, BallotRecord, ElectionStatus};
 use crate::governance::spec_cache::SpecCache;
 use crate::governance::tally::Tally;
 use crate::governance::{Applied, TxContext};
-use std::collections::HashSet;
+use std::borrow::Cow;
 
 /// Longest write-in name.
 pub const WRITE_IN_BYTES_MAX: usize = 128;
@@ -70,10 +70,9 @@ pub fn cast(
         return Ok(Err(rejection));
     }
     let ballot_key = records::ballot_key(id, &tx.signer);
-    let earlier: Option<BallotRecord> = records::read(state, &ballot_key)?;
-    let mut tally: Tally = records::read_tally(state, id)?.expect("an election has a tally");
+    let earlier: Option<BallotRecord<'static>> = records::read(state, &ballot_key)?;
     let mut ballots_accepted = 1;
-    if let Some(earlier) = earlier {
+    if let Some(earlier) = &earlier {
         if spec.policy == SecondBallotPolicy::FirstCounts {
             return Ok(reject(
                 Reason::AlreadyVoted,
@@ -83,16 +82,23 @@ pub fn cast(
                 ),
             ));
         }
-        tally.remove(&earlier.ballot, earlier.weight, &earlier.write_in_labels);
         ballots_accepted = earlier.ballots_accepted + 1;
     }
-    let write_in_labels = tally.add(ballot, entry.weight);
-    records::write(state, records::tally_key(id), &tally);
+    // Nothing rejects the ballot from here on, as a change to the kept tally requires.
+    let count = |tally: &mut Tally| {
+        if let Some(earlier) = &earlier {
+            tally.remove(&earlier.ballot, earlier.weight, &earlier.write_in_labels);
+        }
+        tally.add(ballot, entry.weight)
+    };
+    let write_in_labels = state
+        .update_decoded(&records::tally_key(id), count)?
+        .expect("an election has a tally");
     let stored = BallotRecord {
         tx_id: tx.tx_id,
         index: tx.index,
         weight: entry.weight,
-        ballot: ballot.clone(),
+        ballot: Cow::Borrowed(ballot),
         write_in_labels,
         ballots_accepted,
     };
@@ -113,9 +119,11 @@ pub fn check_selections(definition: &ElectionDefinition, ballot: &Ballot) -> Res
     if ballot.contests.is_empty() {
         return reject(Reason::EmptyBallot, "the ballot marks no contest");
     }
-    let mut contests_seen = HashSet::new();
+    let mut contests_seen = vec![false; definition.contests.len()];
+    let (mut in_style_from, mut contest_from) = (0, 0);
     for vote in &ballot.contests {
-        if !style.contest_ids.contains(&vote.contest_id) {
+        let named = |id: &String| *id == vote.contest_id;
+        let Some(in_style) = position_from(&style.contest_ids, in_style_from, named) else {
             return reject(
                 Reason::ContestNotInStyle,
                 format!(
@@ -123,68 +131,86 @@ pub fn check_selections(definition: &ElectionDefinition, ballot: &Ballot) -> Res
                     vote.contest_id, style.object_id
                 ),
             );
-        }
-        if !contests_seen.insert(vote.contest_id.as_str()) {
+        };
+        in_style_from = in_style + 1;
+        let position = position_from(&definition.contests, contest_from, |c| {
+            c.object_id == vote.contest_id
+        })
+        .expect("styles name defined contests");
+        contest_from = position + 1;
+        if std::mem::replace(&mut contests_seen[position], true) {
             return reject(
                 Reason::DuplicateContest,
                 format!("contest `{}` appears twice", vote.contest_id),
             );
         }
-        let contest = definition
-            .contest(&vote.contest_id)
-            .expect("styles name defined contests");
-        if vote.selections.is_empty() {
+        check_contest(&definition.contests[position], vote)?;
+    }
+    Ok(())
+}
+
+/// The selections of one contest on the ballot.
+fn check_contest(contest: &Contest, vote: &ContestVote) -> Result<(), Rejection> {
+    if vote.selections.is_empty() {
+        return reject(
+            Reason::EmptyBallot,
+            format!(
+                "contest `{}` is listed with no selection; leave it out",
+                vote.contest_id
+            ),
+        );
+    }
+    if vote.selections.len() > contest.votes_allowed as usize {
+        return reject(
+            Reason::Overvote,
+            format!(
+                "contest `{}` allows {} selections; the ballot marks {}",
+                contest.object_id,
+                contest.votes_allowed,
+                vote.selections.len()
+            ),
+        );
+    }
+    let mut selections_seen = vec![false; contest.selections.len()];
+    let mut from = 0;
+    for selection in &vote.selections {
+        let named = |s: &Selection| s.object_id == selection.selection_id;
+        let Some(position) = position_from(&contest.selections, from, named) else {
             return reject(
-                Reason::EmptyBallot,
+                Reason::UnknownSelection,
                 format!(
-                    "contest `{}` is listed with no selection; leave it out",
-                    vote.contest_id
+                    "contest `{}` has no selection `{}`",
+                    contest.object_id, selection.selection_id
                 ),
             );
-        }
-        if vote.selections.len() > contest.votes_allowed as usize {
+        };
+        from = position + 1;
+        if std::mem::replace(&mut selections_seen[position], true) {
             return reject(
-                Reason::Overvote,
-                format!(
-                    "contest `{}` allows {} selections; the ballot marks {}",
-                    contest.object_id,
-                    contest.votes_allowed,
-                    vote.selections.len()
-                ),
+                Reason::DuplicateSelection,
+                format!("selection `{}` is marked twice", selection.selection_id),
             );
         }
-        let mut selections_seen = HashSet::new();
-        for selection in &vote.selections {
-            let Some(defined) = contest.selection(&selection.selection_id) else {
-                return reject(
-                    Reason::UnknownSelection,
-                    format!(
-                        "contest `{}` has no selection `{}`",
-                        contest.object_id, selection.selection_id
-                    ),
-                );
-            };
-            if !selections_seen.insert(selection.selection_id.as_str()) {
-                return reject(
-                    Reason::DuplicateSelection,
-                    format!("selection `{}` is marked twice", selection.selection_id),
-                );
-            }
-            if let Some(name) = &selection.write_in {
-                if !defined.write_in {
-                    return reject(
-                        Reason::WriteInNotAllowed,
-                        format!("selection `{}` is not a write-in line", defined.object_id),
-                    );
-                }
-                if name.trim().is_empty() || name.len() > WRITE_IN_BYTES_MAX {
-                    return reject(
-                        Reason::WriteInNotAllowed,
-                        format!("a write-in name must be 1 to {WRITE_IN_BYTES_MAX} bytes"),
-                    );
-                }
-            }
-        }
+        check_write_in(&contest.selections[position], selection)?;
+    }
+    Ok(())
+}
+
+fn check_write_in(defined: &Selection, selection: &SelectionVote) -> Result<(), Rejection> {
+    let Some(name) = &selection.write_in else {
+        return Ok(());
+    };
+    if !defined.write_in {
+        return reject(
+            Reason::WriteInNotAllowed,
+            format!("selection `{}` is not a write-in line", defined.object_id),
+        );
+    }
+    if name.trim().is_empty() || name.len() > WRITE_IN_BYTES_MAX {
+        return reject(
+            Reason::WriteInNotAllowed,
+            format!("a write-in name must be 1 to {WRITE_IN_BYTES_MAX} bytes"),
+        );
     }
     Ok(())
 }

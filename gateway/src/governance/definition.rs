@@ -204,6 +204,17 @@ impl Contest {
     }
 }
 
+/// Where the first item from `start` on (wrapping around to the beginning) matches. Ballots list
+/// contests and selections in the definition's order, so a search that starts after the
+/// previous match finds the next one at once; a search from the start would make a ballot of
+/// many contests cost their square.
+pub fn position_from<T>(items: &[T], start: usize, matches: impl Fn(&T) -> bool) -> Option<usize> {
+    let start = start.min(items.len());
+    (start..items.len())
+        .chain(0..start)
+        .find(|&i| matches(&items[i]))
+}
+
 fn check_id(what: &'static str, id: &str) -> Result<(), DefinitionError> {
     if id.is_empty() {
         return Err(DefinitionError::EmptyId { what });
@@ -246,4 +257,25 @@ fn unique<'a>(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::position_from;
+
+    #[test]
+    fn a_search_from_a_position_wraps_around_and_finds_every_item_once() {
+        let items = ["a", "b", "c", "d"];
+        for start in 0..6 {
+            for (expected, item) in items.iter().enumerate() {
+                assert_eq!(
+                    position_from(&items, start, |i| i == item),
+                    Some(expected),
+                    "start {start}"
+                );
+            }
+            assert_eq!(position_from(&items, start, |i| *i == "e"), None);
+        }
+        assert_eq!(position_from(&[] as &[&str], 3, |_| true), None);
+    }
 }

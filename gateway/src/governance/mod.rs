@@ -11,6 +11,7 @@ mod admin;
 pub mod ballot;
 pub mod checkpoint;
 pub mod codec;
+mod decoded;
 pub mod definition;
 pub mod election;
 pub mod electionguard;

@@ -4,10 +4,11 @@
 
 use crate::governance::action::{Ballot, ElectionSpec, ProposalSpec, RollEntry};
 use crate::governance::codec;
-use crate::governance::overlay::{Overlay, StateError};
+use crate::governance::overlay::{decode_entry, Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
 use crate::governance::tally::Tally;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Longest election or community id.
 pub const KEY_ID_BYTES_MAX: usize = 128;
@@ -137,13 +138,15 @@ impl ElectionRecord {
     }
 }
 
-/// The ballot that counts for a voter, kept so that `last-counts` can take it back out.
+/// The ballot that counts for a voter, kept so that `last-counts` can take it back out. The
+/// ballot is borrowed when a record is written (a ballot of many contests costs more to copy than
+/// to check) and owned when one is read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BallotRecord {
+pub struct BallotRecord<'a> {
     pub tx_id: [u8; 32],
     pub index: u64,
     pub weight: u64,
-    pub ballot: Ballot,
+    pub ballot: Cow<'a, Ballot>,
     /// The tally entry each write-in was counted under (see `Tally::add`).
     pub write_in_labels: Vec<String>,
     /// How many ballots of this voter were accepted (more than one only under last-counts).
@@ -226,12 +229,7 @@ pub struct RejectionRecord {
 pub fn read<T: DeserializeOwned>(state: &Overlay, key: &[u8]) -> Result<Option<T>, StateError> {
     match state.get(key)? {
         None => Ok(None),
-        Some(bytes) => codec::decode(&bytes).map(Some).map_err(|e| {
-            StateError(format!(
-                "state entry {} does not decode: {e}",
-                String::from_utf8_lossy(key)
-            ))
-        }),
+        Some(bytes) => decode_entry(key, &bytes).map(Some),
     }
 }
 

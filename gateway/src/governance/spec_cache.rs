@@ -1,7 +1,9 @@
 //! Decoded election definitions, cached by the hash of their stored bytes. Every ballot needs
 //! its election's definition, and decoding it (dozens of strings) costs more than the rest of
 //! the ballot's checks. The cache is keyed by content, so it can never return a definition
-//! other than the one the state holds: it changes speed, never results.
+//! other than the one the state holds: it changes speed, never results. Within a commit the
+//! overlay keeps the definition decoded, so the bytes are hashed once per commit, not once per
+//! ballot (their size grows with the manifest's).
 
 use crate::governance::action::ElectionSpec;
 use crate::governance::codec;
@@ -26,14 +28,15 @@ impl SpecCache {
         election_id: &str,
     ) -> Result<Option<Arc<ElectionSpec>>, StateError> {
         let key = records::election_spec_key(election_id);
-        let Some(bytes) = state.get(&key)? else {
-            return Ok(None);
-        };
-        let hash = *blake3::hash(&bytes).as_bytes();
+        state.get_decoded(&key, |bytes| self.decode(election_id, bytes))
+    }
+
+    fn decode(&self, election_id: &str, bytes: &[u8]) -> Result<Arc<ElectionSpec>, StateError> {
+        let hash = *blake3::hash(bytes).as_bytes();
         if let Some(spec) = self.specs.lock().expect("spec cache lock").get(&hash) {
-            return Ok(Some(Arc::clone(spec)));
+            return Ok(Arc::clone(spec));
         }
-        let spec: ElectionSpec = codec::decode(&bytes).map_err(|e| {
+        let spec: ElectionSpec = codec::decode(bytes).map_err(|e| {
             StateError(format!(
                 "election definition of `{election_id}` does not decode: {e}"
             ))
@@ -44,6 +47,6 @@ impl SpecCache {
             specs.clear();
         }
         specs.insert(hash, Arc::clone(&spec));
-        Ok(Some(spec))
+        Ok(spec)
     }
 }

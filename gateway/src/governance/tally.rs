@@ -2,7 +2,7 @@
 //! write-in name, updated with every accepted ballot and final once the election closes.
 
 use crate::governance::action::Ballot;
-use crate::governance::definition::ElectionDefinition;
+use crate::governance::definition::{position_from, ElectionDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -89,18 +89,22 @@ impl Tally {
     /// (contest position, (selection position, write-in name)) of every mark of a checked ballot.
     fn marks<'b>(&self, ballot: &'b Ballot) -> Vec<(usize, (usize, Option<&'b str>))> {
         let mut marks = Vec::new();
+        let mut contest_from = 0;
         for vote in &ballot.contests {
-            let contest = self
-                .contests
-                .iter()
-                .position(|c| c.contest_id == vote.contest_id)
-                .expect("a checked ballot names only contests of its election");
+            let contest = position_from(&self.contests, contest_from, |c| {
+                c.contest_id == vote.contest_id
+            })
+            .expect("a checked ballot names only contests of its election");
+            contest_from = contest + 1;
+            let mut selection_from = 0;
             for selection in &vote.selections {
-                let position = self.contests[contest]
-                    .selections
-                    .iter()
-                    .position(|(id, _)| *id == selection.selection_id)
-                    .expect("a checked ballot names only selections of its contests");
+                let position = position_from(
+                    &self.contests[contest].selections,
+                    selection_from,
+                    |(id, _)| *id == selection.selection_id,
+                )
+                .expect("a checked ballot names only selections of its contests");
+                selection_from = position + 1;
                 marks.push((contest, (position, selection.write_in.as_deref())));
             }
         }

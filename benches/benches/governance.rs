@@ -1,0 +1,159 @@
+//! Governance throughput: ballots per second through `Governance::apply`, one commit of ballots
+//! on one overlay as a validator applies a round, over committed state in memory. No signatures
+//! and no ledger: the state machine alone, for the bundled sample manifest (3 contests) and a
+//! long ballot (40 contests of 8 selections, every voter marking each), where the cost of
+//! touching the election's tally per ballot shows.
+//!
+//! Run: `cargo bench --workspace --bench governance`
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::collections::BTreeMap;
+use votegraph_gateway::governance::action::*;
+use votegraph_gateway::governance::checkpoint::ValidatorSet;
+use votegraph_gateway::governance::definition::*;
+use votegraph_gateway::governance::manifest::parse_manifest;
+use votegraph_gateway::governance::overlay::Overlay;
+use votegraph_gateway::governance::{Governance, GovernanceConfig, TxContext};
+use votegraph_node::client::roll;
+use votegraph_node::demo::{sample_ballot, SAMPLE_MANIFEST};
+
+/// Ballots in one commit (a round at about 10,000 ballots per second).
+const BALLOTS_PER_COMMIT: u64 = 5_000;
+const ADMIN: [u8; 32] = [42; 32];
+const SECOND_NS: u64 = 1_000_000_000;
+
+/// `contests` contests of `selections` one-of-m selections, all on one ballot style.
+fn long_ballot(contests: usize, selections: usize) -> ElectionDefinition {
+    let contests: Vec<Contest> = (0..contests)
+        .map(|c| Contest {
+            object_id: format!("contest-{c:03}"),
+            name: format!("Contest {c}"),
+            variation: VoteVariation::OneOfM,
+            votes_allowed: 1,
+            selections: (0..selections)
+                .map(|s| Selection {
+                    object_id: format!("contest-{c:03}-selection-{s}"),
+                    candidate_id: format!("candidate-{c:03}-{s}"),
+                    write_in: false,
+                })
+                .collect(),
+        })
+        .collect();
+    ElectionDefinition {
+        election_id: "long-ballot".into(),
+        name: "A long ballot".into(),
+        ballot_styles: vec![BallotStyle {
+            object_id: "all".into(),
+            contest_ids: contests.iter().map(|c| c.object_id.clone()).collect(),
+        }],
+        contests,
+    }
+}
+
+fn voter(index: u64) -> [u8; 32] {
+    let mut key = [7; 32];
+    key[..8].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// Committed state, and the ballots of one commit.
+struct Election {
+    governance: Governance,
+    state: BTreeMap<Vec<u8>, Vec<u8>>,
+    ballots: Vec<([u8; 32], Vec<u8>)>,
+}
+
+impl Election {
+    /// `definition` created, its roll loaded and opened; one ballot per voter of the roll.
+    fn open(definition: ElectionDefinition) -> Self {
+        let governance = Governance::new(GovernanceConfig {
+            admins: vec![ADMIN],
+            admin_threshold: 1,
+            validators: ValidatorSet {
+                chain_id: "governance-bench".into(),
+                validators: Vec::new(),
+            },
+        });
+        let id = definition.election_id.clone();
+        let style = definition.ballot_styles[0].object_id.clone();
+        let roll: Vec<RollEntry> = (0..BALLOTS_PER_COMMIT)
+            .map(|i| RollEntry {
+                voter: voter(i),
+                ballot_style: style.clone(),
+                weight: 1,
+            })
+            .collect();
+        let mut admin = vec![AdminAction::CreateElection(ElectionSpec {
+            definition: definition.clone(),
+            policy: SecondBallotPolicy::FirstCounts,
+            open_at_ns: None,
+            close_at_ns: None,
+        })];
+        admin.extend(roll::amendments(&id, &roll));
+        admin.push(AdminAction::OpenElection { election_id: id });
+        let hash = definition.manifest_hash();
+        let ballots = roll
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let ballot = sample_ballot(&definition, hash, &style, i as u64);
+                (entry.voter, Action::CastBallot(ballot).encode())
+            })
+            .collect();
+        let mut election = Election {
+            governance,
+            state: BTreeMap::new(),
+            ballots,
+        };
+        let setup: Vec<_> = admin
+            .into_iter()
+            .map(|a| (ADMIN, Action::Admin(a).encode()))
+            .collect();
+        let writes = election.commit(&setup, 0);
+        election.state.extend(
+            writes
+                .into_iter()
+                .map(|(k, v)| (k, v.expect("setup deletes nothing"))),
+        );
+        election
+    }
+
+    /// Applies `txs` as one commit from index `first`; every one must be applied.
+    fn commit(
+        &self,
+        txs: &[([u8; 32], Vec<u8>)],
+        first: u64,
+    ) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        let mut overlay = Overlay::new(&self.state);
+        for (position, (signer, payload)) in txs.iter().enumerate() {
+            let index = first + position as u64;
+            let tx = TxContext {
+                index,
+                tx_id: voter(u64::MAX - index),
+                signer: *signer,
+                consensus_ns: (1_000 + index) * SECOND_NS,
+            };
+            self.governance.advance_time(&mut overlay, &tx).unwrap();
+            let outcome = self.governance.apply(&mut overlay, &tx, payload).unwrap();
+            assert!(outcome.is_ok(), "transaction {index}: {outcome:?}");
+        }
+        overlay.into_writes()
+    }
+}
+
+fn bench_ballots(c: &mut Criterion) {
+    let sample = parse_manifest(SAMPLE_MANIFEST).unwrap();
+    let mut group = c.benchmark_group("governance_apply");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BALLOTS_PER_COMMIT));
+    for (name, definition) in [("sample", sample), ("long_ballot", long_ballot(40, 8))] {
+        let election = Election::open(definition);
+        group.bench_function(format!("{name}_{BALLOTS_PER_COMMIT}_ballots"), |b| {
+            b.iter(|| election.commit(&election.ballots, 1_000_000))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_ballots);
+criterion_main!(benches);
