@@ -10,8 +10,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::collections::BTreeMap;
 use votegraph_gateway::governance::action::*;
 use votegraph_gateway::governance::checkpoint::ValidatorSet;
-use votegraph_gateway::governance::definition::*;
-use votegraph_gateway::governance::manifest::parse_manifest;
+use votegraph_gateway::governance::definition::ElectionDefinition;
+use votegraph_gateway::governance::manifest::{parse_manifest, parse_native};
 use votegraph_gateway::governance::overlay::Overlay;
 use votegraph_gateway::governance::{Governance, GovernanceConfig, TxContext};
 use votegraph_node::client::roll;
@@ -22,33 +22,8 @@ const BALLOTS_PER_COMMIT: u64 = 5_000;
 const ADMIN: [u8; 32] = [42; 32];
 const SECOND_NS: u64 = 1_000_000_000;
 
-/// `contests` contests of `selections` one-of-m selections, all on one ballot style.
-fn long_ballot(contests: usize, selections: usize) -> ElectionDefinition {
-    let contests: Vec<Contest> = (0..contests)
-        .map(|c| Contest {
-            object_id: format!("contest-{c:03}"),
-            name: format!("Contest {c}"),
-            variation: VoteVariation::OneOfM,
-            votes_allowed: 1,
-            selections: (0..selections)
-                .map(|s| Selection {
-                    object_id: format!("contest-{c:03}-selection-{s}"),
-                    candidate_id: format!("candidate-{c:03}-{s}"),
-                    write_in: false,
-                })
-                .collect(),
-        })
-        .collect();
-    ElectionDefinition {
-        election_id: "long-ballot".into(),
-        name: "A long ballot".into(),
-        ballot_styles: vec![BallotStyle {
-            object_id: "all".into(),
-            contest_ids: contests.iter().map(|c| c.object_id.clone()).collect(),
-        }],
-        contests,
-    }
-}
+/// The bundled long ballot: 40 contests of 8 selections, all on one ballot style.
+const LONG_BALLOT: &str = include_str!("../../samples/long-ballot.toml");
 
 fn voter(index: u64) -> [u8; 32] {
     let mut key = [7; 32];
@@ -143,10 +118,11 @@ impl Election {
 
 fn bench_ballots(c: &mut Criterion) {
     let sample = parse_manifest(SAMPLE_MANIFEST).unwrap();
+    let long_ballot = parse_native(LONG_BALLOT).unwrap();
     let mut group = c.benchmark_group("governance_apply");
     group.sample_size(10);
     group.throughput(Throughput::Elements(BALLOTS_PER_COMMIT));
-    for (name, definition) in [("sample", sample), ("long_ballot", long_ballot(40, 8))] {
+    for (name, definition) in [("sample", sample), ("long_ballot", long_ballot)] {
         let election = Election::open(definition);
         group.bench_function(format!("{name}_{BALLOTS_PER_COMMIT}_ballots"), |b| {
             b.iter(|| election.commit(&election.ballots, 1_000_000))

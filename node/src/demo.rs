@@ -59,7 +59,7 @@ pub fn unlimited_gateways() -> Vec<(String, String)> {
     ]
 }
 
-/// An election created from the bundled sample manifest, its roll loaded and open.
+/// An election created through the gateways, its roll loaded and open.
 pub struct OpenedElection {
     pub definition: ElectionDefinition,
     pub manifest_hash: [u8; 32],
@@ -90,18 +90,23 @@ impl OpenedElection {
     }
 }
 
-/// Creates the sample election with `policy`, loads a roll of `voters` generated from `seed`,
-/// and opens it, through the gateways with administrator keys `admins` (enough of them for
-/// the threshold).
+/// The bundled ElectionGuard sample manifest's election.
+pub fn sample_definition() -> anyhow::Result<ElectionDefinition> {
+    parse_manifest(SAMPLE_MANIFEST).context("the bundled sample manifest")
+}
+
+/// Creates the election `definition` with `policy`, loads a roll of `voters` generated from
+/// `seed`, and opens it, through the gateways with administrator keys `admins` (enough of them
+/// for the threshold).
 pub async fn open_election(
     gateways: &[GatewayClient],
     admins: &[SigningKey],
+    definition: ElectionDefinition,
     voters: u64,
     seed: u64,
     policy: SecondBallotPolicy,
     progress: bool,
 ) -> anyhow::Result<OpenedElection> {
-    let definition = parse_manifest(SAMPLE_MANIFEST).context("the bundled sample manifest")?;
     let id = definition.election_id.clone();
     let first = &gateways[0];
     say(
@@ -165,6 +170,7 @@ pub async fn run(
     let election = open_election(
         gateways,
         admins,
+        sample_definition()?,
         spec.voters,
         spec.seed,
         SecondBallotPolicy::FirstCounts,

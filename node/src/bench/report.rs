@@ -16,6 +16,8 @@ pub struct BenchSettings {
     pub wan: String,
     /// What the transactions are: `opaque` payloads or `ballots` of an open election.
     pub workload: String,
+    /// The ballots' election: its id and how many contests it has (`ballots` only).
+    pub election: Option<String>,
     /// Payload bytes per transaction (for ballots, their mean size).
     pub payload_bytes: usize,
     pub fsync: bool,
@@ -171,9 +173,13 @@ pub fn render_table(r: &BenchReport) -> String {
             s.validators, s.wan, s.fsync
         ),
     );
+    let election = s
+        .election
+        .as_ref()
+        .map_or(String::new(), |e| format!(" of {e}"));
     line(
         "workload",
-        format!("{}, payload {} B", s.workload, s.payload_bytes),
+        format!("{}{election}, payload {} B", s.workload, s.payload_bytes),
     );
     line(
         "offered load",

@@ -3,10 +3,12 @@
 
 use anyhow::Context;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use votegraph_gateway::governance::action::SecondBallotPolicy;
+use votegraph_gateway::governance::definition::ElectionDefinition;
+use votegraph_gateway::governance::manifest::parse_definition;
 use votegraph_gateway::TxId;
 use votegraph_node::bench::cluster::{Cluster, ClusterSpec};
 use votegraph_node::bench::load::{self, LoadSpec};
@@ -33,11 +35,15 @@ pub struct BenchArgs {
     #[arg(long, default_value = "lan")]
     wan: String,
     /// What to submit: `opaque` signed payloads of --payload-bytes, which governance records
-    /// as malformed (consensus and ledger only), or `ballots`: an election of the bundled
-    /// sample manifest with one voter per ballot (rate x duration voters on its roll, loaded
-    /// before the load starts), each voter's signed ballot applied by governance.
+    /// as malformed (consensus and ledger only), or `ballots`: an election of --manifest with
+    /// one voter per ballot (rate x duration voters on its roll, loaded before the load
+    /// starts), each voter's signed ballot applied by governance.
     #[arg(long, value_enum, default_value_t = Workload::Opaque)]
     workload: Workload,
+    /// The election of the `ballots` workload: an ElectionGuard manifest (.json) or a native
+    /// definition (.toml). Default: the bundled ElectionGuard sample (3 contests).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
     /// Payload bytes per opaque transaction (a realistic encrypted ballot is a few hundred).
     #[arg(long, default_value_t = 200)]
     payload_bytes: usize,
@@ -79,6 +85,14 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         args.warmup < args.duration,
         "--warmup must be shorter than --duration"
     );
+    anyhow::ensure!(
+        args.manifest.is_none() || args.workload == Workload::Ballots,
+        "--manifest needs --workload ballots"
+    );
+    let definition = match &args.manifest {
+        Some(path) => read_definition(path)?,
+        None => demo::sample_definition()?,
+    };
     let out = match args.out.clone() {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("votegraph-bench-{}", std::process::id())),
@@ -114,7 +128,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
         Workload::Ballots => {
             start(&mut cluster).await?;
-            presign_ballots(&cluster, count).await?
+            presign_ballots(&cluster, definition.clone(), count).await?
         }
     };
     let payload_bytes = mean_payload_bytes(&transactions);
@@ -164,6 +178,13 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         warmup_s: args.warmup,
         wan: args.wan.clone(),
         workload: args.workload.name().into(),
+        election: (args.workload == Workload::Ballots).then(|| {
+            format!(
+                "{} ({} contests)",
+                definition.election_id,
+                definition.contests.len()
+            )
+        }),
         payload_bytes,
         fsync: !args.no_fsync,
     };
@@ -206,6 +227,7 @@ async fn start(cluster: &mut Cluster) -> anyhow::Result<()> {
 /// Opens an election with a roll of `count` voters and signs one ballot for each.
 async fn presign_ballots(
     cluster: &Cluster,
+    definition: ElectionDefinition,
     count: usize,
 ) -> anyhow::Result<Vec<(TxId, pb::Envelope)>> {
     let gateways = cluster.gateways()?;
@@ -213,6 +235,7 @@ async fn presign_ballots(
     let election = demo::open_election(
         &gateways,
         &admins,
+        definition,
         count as u64,
         BALLOT_SEED,
         SecondBallotPolicy::FirstCounts,
@@ -221,6 +244,14 @@ async fn presign_ballots(
     .await?;
     eprintln!("signing {count} ballots, one per voter ...");
     Ok(load::presign_actions(&cluster.chain, &election.ballots()))
+}
+
+/// The election definition in the file at `path` (ElectionGuard JSON or native TOML).
+fn read_definition(path: &Path) -> anyhow::Result<ElectionDefinition> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the manifest {}", path.display()))?;
+    parse_definition(&path.to_string_lossy(), &text)
+        .with_context(|| format!("the manifest {}", path.display()))
 }
 
 /// Seed of the generated roll (any: every run opens a new cluster).
