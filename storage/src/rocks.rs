@@ -327,7 +327,8 @@ impl RocksStore {
     }
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.db.get_cf(self.table(table), key).map_err(io)? {
+        // Pinned: the value is checked where RocksDB holds it and copied once, unsealed.
+        match self.db.get_pinned_cf(self.table(table), key).map_err(io)? {
             None => Ok(None),
             Some(sealed) => Ok(Some(unseal(table, key, &sealed)?.to_vec())),
         }
