@@ -3,7 +3,7 @@
 //! syncs ends, or once the sync timeout has passed for one its caller never ended (a connection
 //! that died silently).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use votegraph_node::bench::cluster::Cluster;
 use votegraph_node::genesis::Genesis;
@@ -18,11 +18,21 @@ use common::transactions::{envelopes, finality, submit, HANG_GUARD};
 const FAULTY: u32 = 3;
 const OPEN_MAX: usize = 2;
 
-/// Validators 0 to 2 of a test cluster in `net`, started with `sync_timeout_ms` and the bound
-/// of [`OPEN_MAX`], and answering.
-async fn three_validators(net: &Path, sync_timeout_ms: u64) -> Cluster {
+/// Validators 0 to 2 of a test cluster, started with `sync_timeout_ms` and the bound of
+/// [`OPEN_MAX`] and answering, and what speaking as validator 3 needs.
+struct ThreeValidators {
+    /// Removed when dropped: bind it for as long as the cluster runs.
+    _dir: tempfile::TempDir,
+    cluster: Cluster,
+    genesis: Genesis,
+    key_file: PathBuf,
+}
+
+async fn three_validators(sync_timeout_ms: u64) -> ThreeValidators {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
     let exe = Path::new(env!("CARGO_BIN_EXE_votegraph"));
-    let mut cluster = Cluster::create(exe, net, &test_spec()).unwrap();
+    let mut cluster = Cluster::create(exe, &net, &test_spec()).unwrap();
     cluster.env.extend([
         (
             "VOTEGRAPH_GOSSIP_SYNCS_OPEN_PER_PEER_MAX".into(),
@@ -42,7 +52,12 @@ async fn three_validators(net: &Path, sync_timeout_ms: u64) -> Cluster {
             .await
             .unwrap();
     }
-    cluster
+    ThreeValidators {
+        genesis: Genesis::load(&net.join("genesis.toml")).unwrap(),
+        key_file: net.join("v3/validator.key"),
+        _dir: dir,
+        cluster,
+    }
 }
 
 /// Syncs opened as validator 3 with validator 0 until one is answered; every refusal on the
@@ -73,12 +88,13 @@ async fn hold_open_max(genesis: &Genesis, cluster: &Cluster, key_file: &Path) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_past_its_open_syncs_is_refused_until_one_of_them_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net");
     // Far longer than the test's steps take: no sync here ends by the timeout.
-    let mut cluster = three_validators(&net, 120_000).await;
-    let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
-    let key_file = net.join("v3/validator.key");
+    let ThreeValidators {
+        mut cluster,
+        genesis,
+        key_file,
+        _dir,
+    } = three_validators(120_000).await;
     let receiver = (0, cluster.addresses[0].as_str());
 
     let mut held = hold_open_max(&genesis, &cluster, &key_file).await;
@@ -107,11 +123,12 @@ async fn a_peer_past_its_open_syncs_is_refused_until_one_of_them_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_its_caller_never_ends_gives_up_its_place_at_the_sync_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net");
-    let mut cluster = three_validators(&net, 1_500).await;
-    let genesis = Genesis::load(&net.join("genesis.toml")).unwrap();
-    let key_file = net.join("v3/validator.key");
+    let ThreeValidators {
+        mut cluster,
+        genesis,
+        key_file,
+        _dir,
+    } = three_validators(1_500).await;
 
     // Held open and never ended, like syncs on a connection that died without a word.
     let _held = hold_open_max(&genesis, &cluster, &key_file).await;
