@@ -6,7 +6,6 @@ use crate::governance::action::{Ballot, ElectionSpec, ProposalSpec, RollEntry};
 use crate::governance::codec;
 use crate::governance::overlay::{decode_entry, Overlay, StateError};
 use crate::governance::reason::{reject, Reason, Rejection};
-use crate::governance::tally::Tally;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -247,8 +246,4 @@ pub fn read_roll(
     voter: &[u8; 32],
 ) -> Result<Option<RollEntry>, StateError> {
     read(state, &roll_key(election_id, voter))
-}
-
-pub fn read_tally(state: &Overlay, election_id: &str) -> Result<Option<Tally>, StateError> {
-    read(state, &tally_key(election_id))
 }
