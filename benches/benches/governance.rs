@@ -1,5 +1,6 @@
 //! Governance throughput: ballots per second through `Governance::apply`, one commit of ballots
-//! on one overlay as a validator applies a round, over committed state in memory. No signatures
+//! on one overlay as a validator applies a round, over committed state in memory; and through
+//! `Governance::check`, the gateway's early check of each submission. No signatures
 //! and no ledger: the state machine alone, for the bundled sample manifest (3 contests) and a
 //! long ballot (40 contests of 8 selections, every voter marking each), where the cost of
 //! touching the election's tally per ballot shows.
@@ -114,6 +115,22 @@ impl Election {
         }
         overlay.into_writes()
     }
+
+    /// The gateway's early check of every ballot on committed state; each must pass.
+    fn check_all(&self, first: u64) {
+        for (position, (signer, payload)) in self.ballots.iter().enumerate() {
+            let index = first + position as u64;
+            let tx = TxContext {
+                index,
+                tx_id: voter(u64::MAX - index),
+                signer: *signer,
+                consensus_ns: (1_000 + index) * SECOND_NS,
+            };
+            let action = Action::decode(payload).unwrap();
+            let outcome = self.governance.check(&self.state, &tx, &action).unwrap();
+            assert!(outcome.is_ok(), "transaction {index}: {outcome:?}");
+        }
+    }
 }
 
 fn bench_ballots(c: &mut Criterion) {
@@ -122,10 +139,21 @@ fn bench_ballots(c: &mut Criterion) {
     let mut group = c.benchmark_group("governance_apply");
     group.sample_size(10);
     group.throughput(Throughput::Elements(BALLOTS_PER_COMMIT));
-    for (name, definition) in [("sample", sample), ("long_ballot", long_ballot)] {
-        let election = Election::open(definition);
+    let elections = [("sample", sample), ("long_ballot", long_ballot)]
+        .map(|(name, definition)| (name, Election::open(definition)));
+    for (name, election) in &elections {
         group.bench_function(format!("{name}_{BALLOTS_PER_COMMIT}_ballots"), |b| {
             b.iter(|| election.commit(&election.ballots, 1_000_000))
+        });
+    }
+    group.finish();
+    // The same ballots through the gateway's early check, each on its own scratch overlay.
+    let mut group = c.benchmark_group("governance_check");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BALLOTS_PER_COMMIT));
+    for (name, election) in &elections {
+        group.bench_function(format!("{name}_{BALLOTS_PER_COMMIT}_ballots"), |b| {
+            b.iter(|| election.check_all(1_000_000))
         });
     }
     group.finish();

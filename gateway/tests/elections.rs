@@ -173,6 +173,36 @@ fn last_counts_replaces_the_earlier_ballot_in_the_tally() {
 }
 
 #[test]
+fn the_early_check_gives_the_verdict_of_applying_and_never_reads_the_tally() {
+    for policy in [
+        SecondBallotPolicy::FirstCounts,
+        SecondBallotPolicy::LastCounts,
+    ] {
+        let mut chain = Chain::new();
+        open_election(&mut chain, "e1", policy);
+        let tally_key = records::tally_key("e1");
+        let cases = [
+            (key(1), ballot("e1", "full", &[("mayor", "alice")])),
+            // A second ballot: already voted, or it replaces the first.
+            (key(1), ballot("e1", "full", &[("council", "carol")])),
+            (
+                key(2),
+                Action::CastBallot(write_in("e1", "mayor-write-in", "Zoe")),
+            ),
+            (key(77), ballot("e1", "full", &[("mayor", "alice")])),
+            (key(3), ballot("e1", "full", &[("mayor", "zed")])),
+            (key(5), ballot("e1", "full", &[("mayor", "bob")])),
+        ];
+        for (signer, action) in cases {
+            let (checked, tally_reads) = chain.check(signer, &action, &tally_key);
+            assert_eq!(checked, chain.one(signer, &action), "{policy:?} {action:?}");
+            assert_eq!(tally_reads, 0, "{policy:?} {action:?}");
+        }
+        assert_eq!(chain.tally("e1").ballots, 2, "{policy:?}");
+    }
+}
+
+#[test]
 fn bad_ballots_are_rejected_with_their_reason_recorded() {
     let mut chain = Chain::new();
     open_election(&mut chain, "e1", SecondBallotPolicy::FirstCounts);

@@ -15,12 +15,59 @@ use std::borrow::Cow;
 /// Longest write-in name.
 pub const WRITE_IN_BYTES_MAX: usize = 128;
 
+/// A ballot that passed every rule, with what counting it needs.
+struct Admitted {
+    /// Where the voter's ballot record is kept.
+    ballot_key: Vec<u8>,
+    weight: u64,
+    /// The voter's counted ballot before this one (only under last-counts).
+    earlier: Option<BallotRecord<'static>>,
+    ballots_accepted: u32,
+}
+
+impl Admitted {
+    fn applied(&self) -> Applied {
+        Applied::BallotCounted {
+            replaced_earlier: self.ballots_accepted > 1,
+        }
+    }
+}
+
+/// Applies the ballot: the rules, then the tally and the voter's ballot record.
 pub fn cast(
     specs: &SpecCache,
     state: &mut Overlay,
     tx: &TxContext,
     ballot: &Ballot,
 ) -> Result<Result<Applied, Rejection>, StateError> {
+    let admitted = match admit(specs, state, tx, ballot)? {
+        Ok(admitted) => admitted,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let applied = admitted.applied();
+    count(state, tx, ballot, admitted)?;
+    Ok(Ok(applied))
+}
+
+/// The verdict `cast` would give, without counting. Counting cannot reject a ballot that the
+/// rules admitted, and it is the costly part for a long ballot (the election's whole tally is
+/// decoded), so the gateway's early check, run for every submission, stops before it.
+pub fn check(
+    specs: &SpecCache,
+    state: &mut Overlay,
+    tx: &TxContext,
+    ballot: &Ballot,
+) -> Result<Result<Applied, Rejection>, StateError> {
+    Ok(admit(specs, state, tx, ballot)?.map(|admitted| admitted.applied()))
+}
+
+/// Every rule of a ballot at its consensus time; reads only.
+fn admit(
+    specs: &SpecCache,
+    state: &mut Overlay,
+    tx: &TxContext,
+    ballot: &Ballot,
+) -> Result<Result<Admitted, Rejection>, StateError> {
     let id = &ballot.election_id;
     let Some(record) = election::current(state, tx, id)? else {
         return Ok(reject(
@@ -84,28 +131,46 @@ pub fn cast(
         }
         ballots_accepted = earlier.ballots_accepted + 1;
     }
-    // Nothing rejects the ballot from here on, as a change to the kept tally requires.
-    let count = |tally: &mut Tally| {
+    Ok(Ok(Admitted {
+        ballot_key,
+        weight: entry.weight,
+        earlier,
+        ballots_accepted,
+    }))
+}
+
+/// Counts an admitted ballot. Nothing rejects it here, as a change to the kept tally requires.
+fn count(
+    state: &mut Overlay,
+    tx: &TxContext,
+    ballot: &Ballot,
+    admitted: Admitted,
+) -> Result<(), StateError> {
+    let Admitted {
+        ballot_key,
+        weight,
+        earlier,
+        ballots_accepted,
+    } = admitted;
+    let add = |tally: &mut Tally| {
         if let Some(earlier) = &earlier {
             tally.remove(&earlier.ballot, earlier.weight, &earlier.write_in_labels);
         }
-        tally.add(ballot, entry.weight)
+        tally.add(ballot, weight)
     };
     let write_in_labels = state
-        .update_decoded(&records::tally_key(id), count)?
+        .update_decoded(&records::tally_key(&ballot.election_id), add)?
         .expect("an election has a tally");
     let stored = BallotRecord {
         tx_id: tx.tx_id,
         index: tx.index,
-        weight: entry.weight,
+        weight,
         ballot: Cow::Borrowed(ballot),
         write_in_labels,
         ballots_accepted,
     };
     records::write(state, ballot_key, &stored);
-    Ok(Ok(Applied::BallotCounted {
-        replaced_earlier: ballots_accepted > 1,
-    }))
+    Ok(())
 }
 
 /// Style, contests and selections: everything about a ballot that needs only the definition.

@@ -203,7 +203,10 @@ impl Governance {
         action: &Action,
     ) -> Result<Result<Applied, Rejection>, StateError> {
         let mut scratch = Overlay::new(base);
-        self.evaluate(&mut scratch, tx, action)
+        match action {
+            Action::CastBallot(ballot) => ballot::check(&self.specs, &mut scratch, tx, ballot),
+            other => self.evaluate(&mut scratch, tx, other),
+        }
     }
 
     fn evaluate(

@@ -3,11 +3,12 @@
 #![allow(dead_code)]
 
 use ed25519_dalek::SigningKey;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use votegraph_gateway::governance::action::*;
 use votegraph_gateway::governance::checkpoint::ValidatorSet;
 use votegraph_gateway::governance::definition::*;
-use votegraph_gateway::governance::overlay::Overlay;
+use votegraph_gateway::governance::overlay::{Overlay, StateError, StateRead};
 use votegraph_gateway::governance::reason::{Reason, Rejection};
 use votegraph_gateway::governance::records::{self, RejectionRecord};
 use votegraph_gateway::governance::tally::Tally;
@@ -79,6 +80,24 @@ impl Chain {
         outcomes
     }
 
+    /// The gateway's early check of `action` as the next transaction, on committed state, and
+    /// how many times it read the state entry `watched`.
+    pub fn check(&self, signer: [u8; 32], action: &Action, watched: &[u8]) -> (Outcome, usize) {
+        let tx = TxContext {
+            index: self.next_index,
+            tx_id: tx_id(self.next_index),
+            signer,
+            consensus_ns: self.now_ns + SECOND_NS,
+        };
+        let base = WatchedReads {
+            state: &self.state,
+            watched,
+            reads: Cell::new(0),
+        };
+        let outcome = self.governance.check(&base, &tx, action).unwrap();
+        (outcome, base.reads.get())
+    }
+
     pub fn one(&mut self, signer: [u8; 32], action: &Action) -> Outcome {
         self.commit(&[(signer, action.encode())]).remove(0)
     }
@@ -112,6 +131,22 @@ impl Chain {
             .find(|(id, _)| id == selection_id)
             .map(|(_, n)| *n)
             .unwrap()
+    }
+}
+
+/// Committed state that counts the reads of one key.
+struct WatchedReads<'a> {
+    state: &'a BTreeMap<Vec<u8>, Vec<u8>>,
+    watched: &'a [u8],
+    reads: Cell<usize>,
+}
+
+impl StateRead for WatchedReads<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        if key == self.watched {
+            self.reads.set(self.reads.get() + 1);
+        }
+        Ok(self.state.get(key).cloned())
     }
 }
 
