@@ -218,12 +218,14 @@ impl Default for PoolSection {
 }
 
 /// WAN emulation: a delay added to every gossip frame this node sends, chosen by the regions
-/// of the two validators, and an optional loss rate of whole syncs.
+/// of the two validators or set for one peer, and an optional loss rate of whole syncs.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct WanSection {
     /// One-way delay by region pair, `"a-b" = 40` (either order); pairs not listed get 0.
     pub one_way_delay_ms: BTreeMap<String, u64>,
+    /// One-way delay to one peer by validator name, `v2 = 300`, in place of its region pair's.
+    pub peer_delay_ms: BTreeMap<String, u64>,
     /// Probability in [0, 1) that a sync is dropped as if the connection failed.
     pub loss: f64,
 }
@@ -401,6 +403,7 @@ impl WanSection {
         };
         Some(WanSection {
             one_way_delay_ms: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            peer_delay_ms: BTreeMap::new(),
             loss: 0.0,
         })
     }

@@ -2,11 +2,13 @@
 //! and consensus parameters. Every validator must run the same one; its hash is checked in
 //! every gossip hello, so a validator with another genesis is refused at once.
 
+use crate::config::WanSection;
 use crate::hex;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 use votegraph_consensus::{EngineConfig, Member, MemberId, MemberSet};
 use votegraph_gateway::governance::checkpoint::ValidatorSet;
 use votegraph_gateway::governance::GovernanceConfig;
@@ -107,13 +109,13 @@ pub enum GenesisError {
     Consensus(#[from] votegraph_consensus::config::ConfigError),
 }
 
-/// A `gossip.peer_addresses` entry that names no peer.
+/// An entry of a per-peer setting (`setting`, keyed by validator name) that names no peer.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PeerAddressError {
-    #[error("gossip.peer_addresses names {0:?}, which is not a validator of the genesis")]
-    Unknown(String),
-    #[error("gossip.peer_addresses names {0:?}, which is this validator")]
-    Own(String),
+pub enum PeerNameError {
+    #[error("{setting} names {name:?}, which is not a validator of the genesis")]
+    Unknown { setting: &'static str, name: String },
+    #[error("{setting} names {name:?}, which is this validator")]
+    Own { setting: &'static str, name: String },
 }
 
 impl Genesis {
@@ -150,21 +152,56 @@ impl Genesis {
         &self,
         me: MemberId,
         overrides: &BTreeMap<String, String>,
-    ) -> Result<Vec<String>, PeerAddressError> {
-        for name in overrides.keys() {
-            match self.validators.iter().position(|v| &v.name == name) {
-                None => return Err(PeerAddressError::Unknown(name.clone())),
-                Some(index) if index == me.index() => {
-                    return Err(PeerAddressError::Own(name.clone()))
-                }
-                Some(_) => {}
-            }
-        }
+    ) -> Result<Vec<String>, PeerNameError> {
+        self.check_peer_names(me, "gossip.peer_addresses", overrides.keys())?;
         Ok(self
             .validators
             .iter()
             .map(|v| overrides.get(&v.name).unwrap_or(&v.address).clone())
             .collect())
+    }
+
+    /// The emulated one-way delay of what `me` sends to each validator, in order: `wan`'s
+    /// delay to that peer by name if it has one, else the delay between the two regions.
+    pub fn wan_delays(
+        &self,
+        me: MemberId,
+        wan: &WanSection,
+    ) -> Result<Vec<Duration>, PeerNameError> {
+        self.check_peer_names(me, "wan.peer_delay_ms", wan.peer_delay_ms.keys())?;
+        let my_region = &self.validators[me.index()].region;
+        Ok(self
+            .validators
+            .iter()
+            .map(|v| match wan.peer_delay_ms.get(&v.name) {
+                Some(ms) => *ms,
+                None => wan.delay_ms(my_region, &v.region),
+            })
+            .map(Duration::from_millis)
+            .collect())
+    }
+
+    /// Every name is a validator of the genesis other than `me`.
+    fn check_peer_names<'a>(
+        &self,
+        me: MemberId,
+        setting: &'static str,
+        names: impl Iterator<Item = &'a String>,
+    ) -> Result<(), PeerNameError> {
+        for name in names {
+            match self.validators.iter().position(|v| &v.name == name) {
+                None => {
+                    let name = name.clone();
+                    return Err(PeerNameError::Unknown { setting, name });
+                }
+                Some(index) if index == me.index() => {
+                    let name = name.clone();
+                    return Err(PeerNameError::Own { setting, name });
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn to_toml(&self) -> String {
@@ -360,11 +397,47 @@ mod tests {
         let unknown = BTreeMap::from([("v9".to_string(), "http://10.1.0.9:7100".to_string())]);
         assert_eq!(
             genesis.dial_addresses(MemberId(0), &unknown),
-            Err(PeerAddressError::Unknown("v9".into()))
+            Err(PeerNameError::Unknown {
+                setting: "gossip.peer_addresses",
+                name: "v9".into()
+            })
         );
         assert_eq!(
             genesis.dial_addresses(MemberId(2), &overrides),
-            Err(PeerAddressError::Own("v2".into()))
+            Err(PeerNameError::Own {
+                setting: "gossip.peer_addresses",
+                name: "v2".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_peer_delay_replaces_the_region_delay_to_that_peer_only() {
+        let mut genesis = sample();
+        for (validator, region) in genesis.validators.iter_mut().zip(["a", "b", "c", "a"]) {
+            validator.region = region.to_string();
+        }
+        let mut wan = WanSection::profile("three-regions").unwrap();
+        let by_region = genesis.wan_delays(MemberId(0), &wan).unwrap();
+        assert_eq!(by_region, [1, 40, 160, 1].map(Duration::from_millis));
+        wan.peer_delay_ms.insert("v2".into(), 300);
+        let delays = genesis.wan_delays(MemberId(0), &wan).unwrap();
+        assert_eq!(delays, [1, 40, 300, 1].map(Duration::from_millis));
+        wan.peer_delay_ms.insert("v9".into(), 5);
+        assert_eq!(
+            genesis.wan_delays(MemberId(0), &wan),
+            Err(PeerNameError::Unknown {
+                setting: "wan.peer_delay_ms",
+                name: "v9".into()
+            })
+        );
+        wan.peer_delay_ms.remove("v9");
+        assert_eq!(
+            genesis.wan_delays(MemberId(2), &wan),
+            Err(PeerNameError::Own {
+                setting: "wan.peer_delay_ms",
+                name: "v2".into()
+            })
         );
     }
 }

@@ -7,7 +7,7 @@ use crate::client_api::TransactionService;
 use crate::config::NodeConfig;
 use crate::driver::{Command, Driver, DriverSettings, COMMANDS_MAX};
 use crate::gateway_api::Gateway;
-use crate::genesis::{Genesis, GenesisError, PeerAddressError};
+use crate::genesis::{Genesis, GenesisError, PeerNameError};
 use crate::gossip::client::Gossiper;
 use crate::gossip::context::GossipContext;
 use crate::gossip::index::GossipIndex;
@@ -36,7 +36,7 @@ pub enum NodeError {
     #[error(transparent)]
     Key(#[from] KeyFileError),
     #[error(transparent)]
-    PeerAddress(#[from] PeerAddressError),
+    PeerName(#[from] PeerNameError),
     #[error("the key in {0} is not a validator of this genesis")]
     NotAValidator(String),
     #[error(transparent)]
@@ -64,6 +64,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         .ok_or_else(|| NodeError::NotAValidator(config.node.key_file.display().to_string()))?;
     // Checked before the ledger is opened: a mistyped peer name leaves no data directory.
     let addresses = genesis.dial_addresses(me, &config.gossip.peer_addresses)?;
+    let wan_delays = genesis.wan_delays(me, &config.wan)?;
     if !config.node.metrics_listen.is_empty() {
         start_metrics(&config.node.metrics_listen)?;
     }
@@ -171,11 +172,7 @@ pub async fn run(config: NodeConfig) -> Result<(), NodeError> {
         driver_tx.clone(),
         config.gossip.clone(),
         config.wan.clone(),
-        genesis
-            .validators
-            .iter()
-            .map(|v| v.region.clone())
-            .collect(),
+        wan_delays,
     ));
     let gossiper =
         Gossiper::new(Arc::clone(&context), &addresses).map_err(|detail| NodeError::Address {

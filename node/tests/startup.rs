@@ -29,33 +29,39 @@ fn testnet(net: &Path) {
     );
 }
 
-fn start_with_peer_addresses(net: &Path, table: &str) -> Output {
-    let config = net.join("v0/node.toml");
-    votegraph(
-        &["node", "--config", config.to_str().unwrap()],
-        &[("VOTEGRAPH_GOSSIP_PEER_ADDRESSES", table)],
-    )
-}
-
-/// Starts validator 0 with `table` as its peer addresses; it must exit 1 naming `name`,
+/// Starts validator 0 with the per-peer setting `setting` (keyed by validator name) set to
+/// `table` through its environment variable; it must exit 1 naming the setting and `name`,
 /// without creating its ledger.
-fn assert_refused_before_the_ledger(table: &str, name: &str) {
+fn assert_refused_before_the_ledger(setting: &str, table: &str, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
     testnet(&net);
-    let out = start_with_peer_addresses(&net, table);
+    let config = net.join("v0/node.toml");
+    let variable = format!("VOTEGRAPH_{}", setting.replace('.', "_").to_uppercase());
+    let out = votegraph(
+        &["node", "--config", config.to_str().unwrap()],
+        &[(variable.as_str(), table)],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(setting), "{stderr}");
     assert!(stderr.contains(&format!("\"{name}\"")), "{stderr}");
     assert!(!net.join("v0/data").exists(), "no ledger was created");
 }
 
 #[test]
 fn a_peer_address_for_an_unknown_name_stops_the_node_before_it_opens_its_ledger() {
-    assert_refused_before_the_ledger(r#"{ v9 = "http://127.0.0.1:1" }"#, "v9");
+    let table = r#"{ v9 = "http://127.0.0.1:1" }"#;
+    assert_refused_before_the_ledger("gossip.peer_addresses", table, "v9");
+}
+
+#[test]
+fn a_peer_delay_for_an_unknown_name_stops_the_node_before_it_opens_its_ledger() {
+    assert_refused_before_the_ledger("wan.peer_delay_ms", "{ v9 = 300 }", "v9");
 }
 
 #[test]
 fn a_peer_address_for_the_validator_itself_stops_the_node_before_it_opens_its_ledger() {
-    assert_refused_before_the_ledger(r#"{ v0 = "http://127.0.0.1:1" }"#, "v0");
+    let table = r#"{ v0 = "http://127.0.0.1:1" }"#;
+    assert_refused_before_the_ledger("gossip.peer_addresses", table, "v0");
 }

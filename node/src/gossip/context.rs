@@ -29,8 +29,8 @@ pub struct GossipContext {
     pub driver: mpsc::Sender<Command>,
     pub settings: GossipSection,
     pub wan: WanSection,
-    /// Region of each validator, by member index.
-    pub regions: Vec<String>,
+    /// The emulated one-way delay of frames to each validator, by member index.
+    delays: Vec<Duration>,
     /// Syncs each peer has open with this validator (the callee side).
     pub open_syncs: OpenSyncs,
     last_hello_ms: AtomicU64,
@@ -48,7 +48,7 @@ impl GossipContext {
         driver: mpsc::Sender<Command>,
         settings: GossipSection,
         wan: WanSection,
-        regions: Vec<String>,
+        delays: Vec<Duration>,
     ) -> Self {
         let keys: Vec<_> = rules
             .members
@@ -67,7 +67,7 @@ impl GossipContext {
             driver,
             settings,
             wan,
-            regions,
+            delays,
             open_syncs,
             last_hello_ms: AtomicU64::new(0),
             ledger_reads: tokio::sync::Semaphore::new(1),
@@ -75,7 +75,7 @@ impl GossipContext {
     }
 
     pub fn members(&self) -> usize {
-        self.regions.len()
+        self.delays.len()
     }
 
     /// A signed hello to `peer` carrying what this node knows, with a timestamp strictly
@@ -125,13 +125,7 @@ impl GossipContext {
 
     /// The emulated one-way delay for frames this node sends to `peer`.
     pub fn delay_to(&self, peer: MemberId) -> Duration {
-        let (Some(from), Some(to)) = (
-            self.regions.get(self.me.index()),
-            self.regions.get(peer.index()),
-        ) else {
-            return Duration::ZERO;
-        };
-        Duration::from_millis(self.wan.delay_ms(from, to))
+        self.delays[peer.index()]
     }
 
     /// What a peer whose hello says it knows `known` and lacks `wanted` needs: from memory,
