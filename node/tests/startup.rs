@@ -1,7 +1,8 @@
 //! A validator's configuration mistakes stop it at start, before it writes anything.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn votegraph(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_votegraph"))
@@ -64,4 +65,52 @@ fn a_peer_delay_for_an_unknown_name_stops_the_node_before_it_opens_its_ledger() 
 fn a_peer_address_for_the_validator_itself_stops_the_node_before_it_opens_its_ledger() {
     let table = r#"{ v0 = "http://127.0.0.1:1" }"#;
     assert_refused_before_the_ledger("gossip.peer_addresses", table, "v0");
+}
+
+#[test]
+fn log_format_json_writes_one_object_per_line_with_the_fields_at_the_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let base_port = votegraph_node::bench::cluster::free_ports(4)
+        .unwrap()
+        .to_string();
+    let out = votegraph(
+        &[
+            "testnet",
+            "--validators",
+            "4",
+            "--base-port",
+            &base_port,
+            "--metrics-base-port",
+            "0",
+            "--out",
+            net.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let config = net.join("v0/node.toml");
+    let mut node = Command::new(env!("CARGO_BIN_EXE_votegraph"))
+        .args(["node", "--config", config.to_str().unwrap()])
+        .args(["--log-format", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start votegraph node");
+    let lines = BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut serving = None;
+    for line in lines {
+        let line = line.unwrap();
+        let object: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+        assert!(object["level"].is_string(), "{line}");
+        if object["message"] == "validator serving" {
+            serving = Some(object);
+            break;
+        }
+    }
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let serving = serving.expect("the node logged that it serves");
+    assert_eq!(serving["member"], 0);
+    assert_eq!(serving["validators"], 4);
 }

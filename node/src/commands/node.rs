@@ -65,6 +65,16 @@ pub struct NodeArgs {
     /// The validator's config file (TOML; VOTEGRAPH_<SECTION>_<KEY> variables override it).
     #[arg(long)]
     config: PathBuf,
+    /// Log lines on stdout: `text` (colours only on a terminal) or `json` (one object per
+    /// line, the event's fields at the top level, for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 pub fn keygen(args: KeygenArgs) -> ExitCode {
@@ -123,7 +133,7 @@ pub fn testnet(args: TestnetArgs) -> ExitCode {
 }
 
 pub fn node(args: NodeArgs) -> ExitCode {
-    init_logging();
+    init_logging(args.log_format);
     crate::commands::report(|| {
         let config = NodeConfig::load(&args.config)?;
         let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -139,11 +149,19 @@ pub fn node(args: NodeArgs) -> ExitCode {
     })
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
 }
