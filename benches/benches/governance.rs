@@ -32,6 +32,16 @@ fn voter(index: u64) -> [u8; 32] {
     key
 }
 
+/// The transaction at `index`, signed by `signer`, one second after the one before.
+fn context(index: u64, signer: &[u8; 32]) -> TxContext {
+    TxContext {
+        index,
+        tx_id: voter(u64::MAX - index),
+        signer: *signer,
+        consensus_ns: (1_000 + index) * SECOND_NS,
+    }
+}
+
 /// Committed state, and the ballots of one commit.
 struct Election {
     governance: Governance,
@@ -103,12 +113,7 @@ impl Election {
         let mut overlay = Overlay::new(&self.state);
         for (position, (signer, payload)) in txs.iter().enumerate() {
             let index = first + position as u64;
-            let tx = TxContext {
-                index,
-                tx_id: voter(u64::MAX - index),
-                signer: *signer,
-                consensus_ns: (1_000 + index) * SECOND_NS,
-            };
+            let tx = context(index, signer);
             self.governance.advance_time(&mut overlay, &tx).unwrap();
             let outcome = self.governance.apply(&mut overlay, &tx, payload).unwrap();
             assert!(outcome.is_ok(), "transaction {index}: {outcome:?}");
@@ -120,12 +125,7 @@ impl Election {
     fn check_all(&self, first: u64) {
         for (position, (signer, payload)) in self.ballots.iter().enumerate() {
             let index = first + position as u64;
-            let tx = TxContext {
-                index,
-                tx_id: voter(u64::MAX - index),
-                signer: *signer,
-                consensus_ns: (1_000 + index) * SECOND_NS,
-            };
+            let tx = context(index, signer);
             let action = Action::decode(payload).unwrap();
             let outcome = self.governance.check(&self.state, &tx, &action).unwrap();
             assert!(outcome.is_ok(), "transaction {index}: {outcome:?}");
