@@ -12,12 +12,20 @@ fn votegraph(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run votegraph")
 }
 
+/// A 4-validator testnet on free loopback ports, without metrics ports.
 fn testnet(net: &Path) {
+    let base_port = votegraph_node::bench::cluster::free_ports(4)
+        .unwrap()
+        .to_string();
     let out = votegraph(
         &[
             "testnet",
             "--validators",
             "4",
+            "--base-port",
+            &base_port,
+            "--metrics-base-port",
+            "0",
             "--out",
             net.to_str().unwrap(),
         ],
@@ -71,24 +79,7 @@ fn a_peer_address_for_the_validator_itself_stops_the_node_before_it_opens_its_le
 fn log_format_json_writes_one_object_per_line_with_the_fields_at_the_top() {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
-    let base_port = votegraph_node::bench::cluster::free_ports(4)
-        .unwrap()
-        .to_string();
-    let out = votegraph(
-        &[
-            "testnet",
-            "--validators",
-            "4",
-            "--base-port",
-            &base_port,
-            "--metrics-base-port",
-            "0",
-            "--out",
-            net.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{out:?}");
+    testnet(&net);
     let config = net.join("v0/node.toml");
     let mut node = Command::new(env!("CARGO_BIN_EXE_votegraph"))
         .args(["node", "--config", config.to_str().unwrap()])

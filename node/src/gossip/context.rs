@@ -74,10 +74,6 @@ impl GossipContext {
         }
     }
 
-    pub fn members(&self) -> usize {
-        self.delays.len()
-    }
-
     /// A signed hello to `peer` carrying what this node knows, with a timestamp strictly
     /// greater than any earlier one (so the peer's replay check never refuses a real hello).
     pub fn hello_to(&self, peer: MemberId) -> Hello {
